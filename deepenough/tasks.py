@@ -1,0 +1,57 @@
+"""Synthetic tasks shared by several chapters, each a batch maker for ``train.train``.
+
+Every task labels many positions per sequence: ``shared/``-style measurements showed that dense
+supervision is what lets tiny models learn in CPU minutes (a single scored token per sequence does not).
+"""
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from .train import IGNORE
+
+S3 = list(itertools.permutations(range(3)))
+S3_TABLE = torch.tensor([[S3.index(tuple(a[b[i]] for i in range(3))) for b in S3] for a in S3])
+
+
+def state_tracking(batch: int, length: int, group: str = "parity"):
+    """Running product of random group elements; the label at position i is the product of elements 0..i.
+
+    ``parity`` is Z2 (2 elements: running XOR), ``s3`` the 6 permutations of three objects (non-abelian,
+    the smallest group whose word problem is not solvable by counting). Tracking position i correctly
+    needs the whole prefix, so accuracy by position shows how long a chain a model follows.
+    """
+    size = {"parity": 2, "s3": 6}[group]
+
+    def make(gen: torch.Generator):
+        x = torch.randint(0, size, (batch, length), generator=gen)
+        y = torch.empty_like(x)
+        y[:, 0] = x[:, 0]
+        for i in range(1, length):
+            y[:, i] = (y[:, i - 1] ^ x[:, i]) if group == "parity" else S3_TABLE[y[:, i - 1], x[:, i]]
+        return x, y
+
+    return make
+
+
+def mqar(batch: int, pairs: int, keys: int, values: int, queries: int | None = None):
+    """Multi-query associative recall (Arora et al. 2023): ``pairs`` key-value pairs, then queries.
+
+    Token layout: keys are ids ``0..keys-1``, values ``keys..keys+values-1``. The sequence is
+    ``k1 v1 k2 v2 … kN vN q1 a1 q2 a2 …``; each query is a stored key drawn with replacement (so answering
+    by elimination does not help) and the label at each query position is its value.
+    """
+    queries = queries or pairs
+
+    def make(gen: torch.Generator):
+        k = torch.stack([torch.randperm(keys, generator=gen)[:pairs] for _ in range(batch)])
+        v = torch.randint(keys, keys + values, (batch, pairs), generator=gen)
+        pick = torch.randint(0, pairs, (batch, queries), generator=gen)
+        qk, qv = k.gather(1, pick), v.gather(1, pick)
+        ids = torch.cat([torch.stack([k, v], 2).flatten(1), torch.stack([qk, qv], 2).flatten(1)], 1)
+        targets = torch.full_like(ids, IGNORE)
+        targets[:, 2 * pairs::2] = qv
+        return ids, targets
+
+    return make

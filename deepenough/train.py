@@ -1,0 +1,81 @@
+"""The one training loop every from-scratch model in the book goes through.
+
+A task is a function ``make_batch(generator) -> (ids, targets)``; ``targets`` holds -100 where a
+position is not scored. Training and evaluation both read only that pair, so a new task needs no new loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .tiny import logits
+
+IGNORE = -100
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class TrainLog:
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def loss_fn(model, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    out = logits(model, ids)
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
+
+
+def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, seed: int = 0, lr: float = 1e-3,
+          weight_decay: float = 0.0, warmup: int = 50, log_every: int = 25, target_loss: float | None = None) -> TrainLog:
+    """AdamW with linear warm-up then cosine decay; stops early once the logged loss is under ``target_loss``."""
+    import time
+
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * s / steps)).item()))
+    log, start = TrainLog(), time.perf_counter()
+    model.train()
+    for step in range(steps):
+        ids, targets = make_batch(gen)
+        loss = loss_fn(model, ids, targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        schedule.step()
+        if step % log_every == 0 or step == steps - 1:
+            log.steps.append(step)
+            log.loss.append(loss.item())
+            if target_loss is not None and loss.item() < target_loss:
+                break
+    model.eval()
+    log.seconds = time.perf_counter() - start
+    return log
+
+
+@torch.no_grad()
+def predictions(model, ids: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return logits(model, ids).argmax(-1)
+
+
+@torch.no_grad()
+def accuracy(model, batch: Batch) -> float:
+    """Share of scored positions predicted exactly."""
+    ids, targets = batch
+    mask = targets != IGNORE
+    return (predictions(model, ids)[mask] == targets[mask]).float().mean().item()
+
+
+@torch.no_grad()
+def accuracy_by_position(model, batch: Batch) -> torch.Tensor:
+    """Accuracy at each sequence position (NaN where nothing is scored)."""
+    ids, targets = batch
+    mask = targets != IGNORE
+    hits = (predictions(model, ids) == targets) & mask
+    return hits.sum(0) / mask.sum(0).clamp(min=1) + torch.where(mask.any(0), 0.0, float("nan"))

@@ -1,0 +1,46 @@
+import json
+
+import jsonschema
+import pytest
+
+from deepenough import results, stats
+
+
+def write_example(tmp_path, **overrides):
+    run = results.ChapterRun("example", "quick", 0, tmp_path)
+    verdicts = overrides.get("verdicts", [results.verdict("C1", "supported", "because the numbers agree", key="gap")])
+    measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0]), unit="ms", what="a gap")}
+    return run.write(verdicts, measurements, seeds=[0, 1])
+
+
+def test_written_file_validates_and_records_provenance(tmp_path):
+    path = write_example(tmp_path)
+    data = json.loads(path.read_text())
+    results.validate(data)
+    assert data["claims"] == ["C1"] and data["profile"] == "quick" and data["seeds"] == [0, 1]
+    assert data["wall_time_s"] >= 0 and "torch" in data["environment"]["packages"]
+    assert [p.name for p in tmp_path.iterdir()] == ["example.json"], "no temp file may be left behind"
+
+
+def test_unknown_verdict_and_profile_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="must be one of"):
+        results.verdict("C1", "probably", "a reason long enough")
+    with pytest.raises(ValueError, match="unknown profile"):
+        results.ChapterRun("example", "medium", 0, tmp_path)
+
+
+def test_verdict_citing_a_missing_measurement_fails_validation(tmp_path):
+    with pytest.raises(jsonschema.ValidationError, match="unknown measurement"):
+        write_example(tmp_path, verdicts=[results.verdict("C1", "refuted", "cites nothing real", key="nope")])
+
+
+def test_schema_rejects_missing_fields_and_bad_claim_ids(tmp_path):
+    data = json.loads(write_example(tmp_path).read_text())
+    for broken in ({k: v for k, v in data.items() if k != "commit"}, {**data, "claims": ["X1"]}):
+        with pytest.raises(jsonschema.ValidationError):
+            results.validate(broken)
+
+
+def test_read_all_returns_each_chapter(tmp_path):
+    write_example(tmp_path)
+    assert list(results.read_all(tmp_path)) == ["example"]

@@ -1,0 +1,102 @@
+"""The runner's contract, on small fixture chapters in a temporary book."""
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deepenough import runner
+from deepenough.__main__ import main
+
+HEADER = """---
+jupytext:
+  text_representation: {{extension: .md, format_name: myst}}
+kernelspec: {{display_name: Python 3, language: python, name: python3}}
+deepenough: {{chapter: {name}, claims: [C1], budget_s: {{quick: 60, full: 60}}, expected: {{C1: supported}}}}
+---
+# {name}
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+{parameters}
+```
+"""
+WRITE = """
+```{code-cell} ipython3
+from deepenough.results import ChapterRun, measurement, verdict
+from deepenough.stats import mean_ci
+run = ChapterRun("NAME", profile, seed, results_dir)
+x = 1 / 1
+```
+
+```{code-cell} ipython3
+run.write([verdict("C1", "supported", "the fixture says so", "x")], {"x": measurement(mean_ci([x]))}, [seed])
+```
+"""
+PARAMS = 'profile = "quick"\nseed = 0\nresults_dir = None'
+
+
+def chapter(name, parameters=PARAMS, body=WRITE):
+    return HEADER.format(name=name, parameters=parameters) + body.replace("NAME", name)
+
+
+@pytest.fixture
+def book(tmp_path):
+    pages = {
+        "good": chapter("good"),
+        "broken": chapter("broken", body=WRITE.replace("1 / 1", "1 / 0")),
+        "silent": chapter("silent", body="\n```{code-cell} ipython3\nx = 1\n```\n"),
+        "noseed": chapter("noseed", parameters='profile = "quick"\nresults_dir = None'),
+    }
+    (tmp_path / "book").mkdir()
+    for name, text in pages.items():
+        (tmp_path / "book" / f"{name}.md").write_text(text)
+    (tmp_path / "book" / "intro.md").write_text("# Intro\n")
+    chapters = "\n".join(f"  - file: book/{n}" for n in pages)
+    (tmp_path / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nchapters:\n{chapters}\n")
+    return tmp_path
+
+
+def run(book, name, **kwargs):
+    return runner.run_chapter(name, root=book, build=book / "_build", **kwargs)
+
+
+def test_good_chapter_writes_executed_notebook_and_results_then_is_cached(book):
+    first = run(book, "good")
+    assert first.ok and first.executed.exists() and first.results.exists() and not first.cached
+    again = run(book, "good")
+    assert again.ok and again.cached
+    path = book / "book" / "good.md"
+    path.write_text(path.read_text().replace("1 / 1", "2 / 2"))
+    assert not run(book, "good").cached, "a changed chapter must be re-executed"
+
+
+def test_failing_cell_names_the_chapter_the_cell_and_the_error(book):
+    outcome = run(book, "broken")
+    assert not outcome.ok
+    assert "'broken' failed in cell" in outcome.message and "ZeroDivisionError" in outcome.message
+    assert "`from deepenough.results import" in outcome.message, "the message quotes the failing cell's first line"
+
+
+def test_a_chapter_that_writes_no_results_fails(book):
+    outcome = run(book, "silent")
+    assert not outcome.ok and "did not write" in outcome.message
+
+
+def test_unknown_profile_missing_parameter_and_unknown_chapter_are_clear_errors(book):
+    with pytest.raises(runner.ChapterError, match="unknown profile 'huge'"):
+        run(book, "good", profile="huge")
+    with pytest.raises(runner.ChapterError, match="must define seed"):
+        run(book, "noseed")
+    with pytest.raises(runner.ChapterError, match="no chapter named 'nope'"):
+        run(book, "nope")
+
+
+def test_run_all_reports_every_chapter_even_after_a_failure(book):
+    outcomes = {o.chapter: o.ok for o in runner.run_all(root=book, build=book / "_build")}
+    assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False}
+
+
+def test_cli_exit_codes(capsys):
+    assert main(["run", "no_such_chapter"]) == 2
+    assert "no chapter named" in capsys.readouterr().err
+    assert main(["build", "--profile", "huge"]) == 2
