@@ -1,8 +1,10 @@
 """Command line: ``python -m deepenough run CHAPTER [--profile quick|full] [--seed N]`` or ``build``."""
 import argparse
 import sys
+from pathlib import Path
 
-from . import runner
+from . import lint as lint_module
+from . import runner, scaffold, verdict_diff
 
 
 def main(argv=None) -> int:
@@ -12,6 +14,18 @@ def main(argv=None) -> int:
     run.add_argument("chapter")
     build = sub.add_parser("build", help="execute every chapter (skipping unchanged ones) and build the HTML book")
     sub.add_parser("list", help="list the chapters")
+    lint = sub.add_parser("lint", help="check chapters against the book's rules (default: every chapter)")
+    lint.add_argument("files", nargs="*", type=Path)
+    new = sub.add_parser("new", help="scaffold a new chapter from the template and register it")
+    new.add_argument("name", help="lower_snake_case chapter name")
+    new.add_argument("--claim", required=True, help="claim id, e.g. C3 or a new C11")
+    new.add_argument("--title", required=True)
+    new.add_argument("--quote", help="for a new claim: its exact words from the debate")
+    new.add_argument("--who", help="for a new claim: the speaker's role (the author, a commenter, ...)")
+    new.add_argument("--summary", help="for a new claim: the claim in one sentence")
+    diff = sub.add_parser("diff", help="compare two results directories claim by claim")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
     for p in (run, build):
         p.add_argument("--profile", default="quick", help="quick (CI, minutes) or full (more seeds, larger models)")
         p.add_argument("--seed", type=int, default=0)
@@ -21,6 +35,23 @@ def main(argv=None) -> int:
     if args.command == "list":
         for name, path in runner.notebooks().items():
             print(f"{name:20s} {path.relative_to(runner.ROOT)}")
+        return 0
+    if args.command == "lint":
+        problems = [p for f in (args.files or lint_module.chapter_files()) for p in lint_module.lint(f)]
+        for p in problems:
+            print(p)
+        print(f"{len(problems)} problem(s)" if problems else "all chapters pass")
+        return 1 if problems else 0
+    if args.command == "new":
+        try:
+            path = scaffold.new_chapter(args.name, args.claim, args.title, args.quote, args.who, args.summary)
+        except scaffold.ScaffoldError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"created {path}; registered in _toc.yml. Run: python -m deepenough run {args.name}")
+        return 0
+    if args.command == "diff":
+        print("\n".join(verdict_diff.diff(args.old, args.new)))
         return 0
     if args.command == "run":
         try:

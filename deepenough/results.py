@@ -115,7 +115,20 @@ class ChapterRun:
         validate(results)
         path = self.results_dir / f"{self.chapter}.json"
         write_json_atomic(path, results)
+        self.written = results
         return path
+
+    def provenance(self):
+        """A note for the end of the page: what produced the numbers the reader sees."""
+        from IPython.display import Markdown
+
+        r, env = self.written, self.written["environment"]
+        hardware = f"{env['gpu']} GPU" if env["gpu"] else f"CPU ({env['cpu']}, {env['torch_threads']} torch threads)"
+        return Markdown(
+            f"```{{admonition}} How this page was produced\n:class: note\n"
+            f"Profile `{r['profile']}`, seeds {', '.join(map(str, r['seeds']))}, commit `{r['commit']}`, "
+            f"on {hardware}, in {r['wall_time_s']:.0f} s, finished {r['finished']} (UTC). "
+            f"Re-run it with `python -m deepenough run {r['chapter']} --profile {r['profile']} --seed {r['seed']}`.\n```")
 
 
 def read_all(results_dir: str | Path) -> dict[str, dict]:

@@ -8,6 +8,7 @@ results files the chapters wrote.
 """
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -21,12 +22,14 @@ from pathlib import Path
 import jupytext
 import papermill
 import yaml
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 from .results import PROFILES
 from .smollm import GGUF_SHA256
 
 ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "deepenough"
 BUILD = ROOT / "_build"
 EXECUTED = BUILD / "executed"
 RESULTS = BUILD / "results"
@@ -84,9 +87,9 @@ def parameter_names(notebook) -> set[str]:
 def cache_key(path: Path, parameters: dict) -> str:
     """Everything an executed chapter depends on: its source, the package, the pins, the model, the parameters."""
     digest = hashlib.sha256(path.read_bytes())
-    for f in sorted((ROOT / "deepenough").rglob("*")):
-        if f.is_file() and f.suffix in {".py", ".json", ".yml", ".csv", ".txt"}:
-            digest.update(f.relative_to(ROOT).as_posix().encode() + f.read_bytes())
+    for f in sorted(PACKAGE.rglob("*")):
+        if f.is_file() and f.suffix in {".py", ".json", ".yml", ".csv", ".txt", ".md"}:
+            digest.update(f.relative_to(PACKAGE).as_posix().encode() + f.read_bytes())
     digest.update((ROOT / "requirements.txt").read_bytes())
     digest.update(GGUF_SHA256.encode() + json.dumps(parameters, sort_keys=True).encode())
     return digest.hexdigest()
@@ -134,6 +137,11 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
         return Outcome(name, False, f"chapter {name!r} failed in cell {e.exec_count} (`{first_line}`): "
                        f"{e.ename}: {e.evalue}. Traceback in {executed}", executed,
                        seconds=time.perf_counter() - start)
+    except (CellTimeoutError, DeadKernelError) as e:
+        reason = (f"a cell ran past {limit:.0f} s (twice the {profile} budget)" if isinstance(e, CellTimeoutError)
+                  else f"its kernel died ({e})")
+        return Outcome(name, False, f"chapter {name!r} stopped: {reason}. Partial notebook in {executed}", executed,
+                       seconds=time.perf_counter() - start)
     finally:
         source_nb.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
@@ -162,25 +170,28 @@ def run_all(profile: str = "quick", seed: int = 0, force: bool = False, root: Pa
 
 
 def stage(root: Path = ROOT, build: Path = BUILD) -> Path:
-    """Lay out the book's source with executed notebooks in place of the chapters' MyST files."""
+    """Lay out the book's source with executed notebooks in place of the chapters' MyST files.
+
+    Files whose content has not changed are left untouched, so Sphinx's incremental build has nothing
+    to redo when nothing changed.
+    """
     src = build / "src"
-    shutil.rmtree(src, ignore_errors=True)
-    src.mkdir(parents=True)
-    for name in ("_config.yml", "_toc.yml", "references.bib"):
-        shutil.copy(root / name, src / name)
+    wanted = {src / name: root / name for name in ("_config.yml", "_toc.yml", "references.bib")}
     for page in toc_files(root):
-        target = src / page.relative_to(root)
-        target.parent.mkdir(parents=True, exist_ok=True)
         info = meta(page)
-        if info:
-            shutil.copy(build / "executed" / f"{info['chapter']}.ipynb", target.with_suffix(".ipynb"))
-        else:
-            shutil.copy(page, target)
+        target = src / page.relative_to(root)
+        wanted[target.with_suffix(".ipynb") if info else target] = (
+            build / "executed" / f"{info['chapter']}.ipynb" if info else page)
     for asset in (root / "book").rglob("*"):
         if asset.suffix in {".png", ".svg", ".jpg", ".css"}:
-            target = src / asset.relative_to(root)
+            wanted[src / asset.relative_to(root)] = asset
+    for existing in (p for p in src.rglob("*") if p.is_file()) if src.exists() else []:
+        if existing not in wanted:
+            existing.unlink()
+    for target, origin in wanted.items():
+        if not (target.exists() and filecmp.cmp(origin, target, shallow=False)):
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(asset, target)
+            shutil.copy(origin, target)
     return src
 
 

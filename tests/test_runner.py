@@ -46,6 +46,8 @@ def book(tmp_path):
         "broken": chapter("broken", body=WRITE.replace("1 / 1", "1 / 0")),
         "silent": chapter("silent", body="\n```{code-cell} ipython3\nx = 1\n```\n"),
         "noseed": chapter("noseed", parameters='profile = "quick"\nresults_dir = None'),
+        "slow": chapter("slow", body=WRITE.replace("x = 1 / 1", "import time; time.sleep(30); x = 1")
+                        ).replace("quick: 60", "quick: 2"),
     }
     (tmp_path / "book").mkdir()
     for name, text in pages.items():
@@ -93,10 +95,26 @@ def test_unknown_profile_missing_parameter_and_unknown_chapter_are_clear_errors(
 
 def test_run_all_reports_every_chapter_even_after_a_failure(book):
     outcomes = {o.chapter: o.ok for o in runner.run_all(root=book, build=book / "_build")}
-    assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False}
+    assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False, "slow": False}
+
+
+def test_a_chapter_past_twice_its_budget_is_stopped_with_a_clear_message(book):
+    outcome = run(book, "slow")
+    assert not outcome.ok and "'slow' stopped: a cell ran past 4 s" in outcome.message
+    assert outcome.seconds < 20
 
 
 def test_cli_exit_codes(capsys):
     assert main(["run", "no_such_chapter"]) == 2
     assert "no chapter named" in capsys.readouterr().err
     assert main(["build", "--profile", "huge"]) == 2
+
+
+def test_changing_the_package_code_invalidates_the_cache(book, tmp_path, monkeypatch):
+    package = tmp_path / "package_copy"
+    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runner, "PACKAGE", package)
+    assert run(book, "good").ok
+    assert run(book, "good").cached
+    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# a change\n")
+    assert not run(book, "good").cached, "a change to the package must trigger re-execution"

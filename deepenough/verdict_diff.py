@@ -1,0 +1,48 @@
+"""``python -m deepenough diff OLD_RESULTS NEW_RESULTS``: what a change did to the book's conclusions.
+
+Compares two directories of results files (for example ``main``'s build and a branch's) and prints,
+per claim, the verdicts that changed and the key numbers that moved outside each other's interval.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .ledger import format_number
+from .results import read_all
+
+
+def key_numbers(results: dict[str, dict]) -> dict[str, tuple[str, dict | None]]:
+    """Per claim: its verdict and the measurement that decided it."""
+    out = {}
+    for r in results.values():
+        for v in r["verdicts"]:
+            out[v["claim"]] = (v["verdict"], r["measurements"].get(v["key"]) if v["key"] else None, r["chapter"])
+    return out
+
+
+def moved(old: dict | None, new: dict | None) -> bool:
+    """A number moved if either point estimate falls outside the other's interval."""
+    if old is None or new is None:
+        return old is not new
+    return not (old["low"] <= new["mean"] <= old["high"] and new["low"] <= old["mean"] <= new["high"])
+
+
+def diff(old_dir: Path, new_dir: Path) -> list[str]:
+    old, new = key_numbers(read_all(old_dir)), key_numbers(read_all(new_dir))
+    lines = []
+    for claim in sorted(set(old) | set(new), key=lambda c: int(c[1:])):
+        if claim not in old:
+            lines.append(f"{claim}: newly tested in {new[claim][2]}: {new[claim][0]}")
+            continue
+        if claim not in new:
+            lines.append(f"{claim}: no longer tested (was {old[claim][0]} in {old[claim][2]})")
+            continue
+        (v0, m0, _), (v1, m1, chapter) = old[claim], new[claim]
+        if v0 != v1:
+            lines.append(f"{claim} ({chapter}): verdict {v0} -> {v1}")
+        if moved(m0, m1):
+            before = format_number(m0) if m0 else "none"
+            after = format_number(m1) if m1 else "none"
+            what = (m1 or m0)["what"]
+            lines.append(f"{claim} ({chapter}): {what}: {before} -> {after}")
+    return lines or ["no verdict or key number changed"]

@@ -1,0 +1,15 @@
+"""The HTML book builds with warnings as errors, and its summary pages hold what they promise."""
+from deepenough import ledger
+
+
+def test_book_builds_with_every_page(built_book):
+    from deepenough import runner
+
+    for page in runner.toc_files():
+        assert (built_book / page.relative_to(runner.ROOT).with_suffix(".html")).exists(), page
+
+
+def test_ledger_page_lists_every_registered_claim(built_book):
+    html = (built_book / "book" / "ledger.html").read_text()
+    for cid in ledger.claims():
+        assert f"<strong>{cid}</strong>" in html, f"{cid} missing from the ledger"
