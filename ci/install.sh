@@ -6,7 +6,6 @@ PYTHON=${PYTHON:-python3.11}
 VENV=${VENV:-.venv}
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
 # torch==2.13.0 is pinned in requirements.txt; on this project's machines pip takes the CPU wheel from
 # local disk. Elsewhere install the CPU wheel of torch 2.13.0 first, so no CUDA build is pulled in.
 "$VENV/bin/python" -m pip install --quiet -r requirements.txt

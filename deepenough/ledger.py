@@ -59,3 +59,12 @@ def report_markdown(results: dict[str, dict]) -> str:
         lines.append(f"| {{doc}}`{name}` | {r['profile']} | {seeds} | {r['wall_time_s']:.0f} s | `{r['commit']}` "
                      f"| {r['finished']} | {hardware} | Python {env['python']}, {software} |")
     return "\n".join(lines)
+
+
+def book_results(results_dir) -> dict[str, dict]:
+    """The results files of the chapters in the book now (a removed chapter's old file is ignored)."""
+    from .results import read_all
+    from .runner import notebooks
+
+    chapters = notebooks()
+    return {name: r for name, r in read_all(results_dir).items() if name in chapters}

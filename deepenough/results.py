@@ -87,11 +87,11 @@ def write_json_atomic(path: Path, data: dict) -> None:
 class ChapterRun:
     """Created in a chapter's first cell; starts the clock, knows the profile, seeds and where to write."""
 
-    def __init__(self, chapter: str, profile: str, seed: int, results_dir: str | Path):
+    def __init__(self, chapter: str, profile: str, seed: int, results_dir: str | Path | None = None):
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
         self.chapter, self.profile, self.seed = chapter, profile, int(seed)
-        self.results_dir = Path(results_dir)
+        self.results_dir = Path(results_dir) if results_dir else ROOT / "_build" / "results"
         self.started = time.perf_counter()
 
     def pick(self, quick, full):

@@ -100,7 +100,7 @@ def test_run_all_reports_every_chapter_even_after_a_failure(book):
 
 def test_a_chapter_past_twice_its_budget_is_stopped_with_a_clear_message(book):
     outcome = run(book, "slow")
-    assert not outcome.ok and "'slow' stopped: a cell ran past 4 s" in outcome.message
+    assert not outcome.ok and "'slow' stopped: a cell ran past 4 s (2 × the quick budget)" in outcome.message
     assert outcome.seconds < 20
 
 
