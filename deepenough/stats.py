@@ -7,13 +7,19 @@ from scipy import stats
 LEVEL = 0.95
 
 
-def mean_ci(values, level: float = LEVEL) -> dict:
-    """Mean and Student-t interval over independent runs (seeds). One value gives a zero-width interval."""
+def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> dict:
+    """Mean and Student-t interval over independent runs (seeds). One value gives a zero-width interval.
+
+    ``bounds`` clips the interval to the values the quantity can take (an accuracy cannot exceed 1),
+    which matters with few seeds, where the t interval is wide.
+    """
     x = np.asarray(values, dtype=float).ravel()
     mean = float(x.mean())
     if x.size < 2 or np.all(x == x[0]):
         return {"mean": mean, "low": mean, "high": mean, "n": int(x.size)}
     low, high = stats.t.interval(level, x.size - 1, loc=mean, scale=stats.sem(x))
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
     return {"mean": mean, "low": float(low), "high": float(high), "n": int(x.size)}
 
 

@@ -55,3 +55,20 @@ def mqar(batch: int, pairs: int, keys: int, values: int, queries: int | None = N
         return ids, targets
 
     return make
+
+
+def copy(batch: int, length: int, vocab: int):
+    """Copying: ``length`` random tokens, a separator (id 0), then the same tokens again, each scored.
+
+    Reproducing token i needs attention to the position ``length + 1`` places back; with rotary
+    positions one attention layer can learn that offset, so this is the quickest task to show a model
+    learning.
+    """
+    def make(gen: torch.Generator):
+        x = torch.randint(1, vocab, (batch, length), generator=gen)
+        ids = torch.cat([x, torch.zeros(batch, 1, dtype=torch.long), x], 1)
+        targets = torch.full_like(ids, IGNORE)
+        targets[:, length:2 * length] = x
+        return ids, targets
+
+    return make

@@ -27,3 +27,8 @@ def test_bootstrap_ci_brackets_the_statistic():
     values = np.random.default_rng(0).normal(5, 1, 200)
     ci = stats.bootstrap_ci(values, np.median)
     assert ci["low"] < ci["mean"] < ci["high"] and 4.7 < ci["mean"] < 5.3
+
+
+def test_mean_ci_clips_to_bounds():
+    ci = stats.mean_ci([0.95, 1.0], bounds=(0, 1))
+    assert ci["high"] == 1.0 and ci["low"] >= 0.0 and ci["mean"] == 0.975

@@ -1,0 +1,238 @@
+"""Claim C1: is the KV cache "just an optimization"?
+
+Cached decoding (prefill once, then one token at a time) against recomputing the whole prefix at every
+step, on SmolLM2-135M in float64, float32 and bfloat16; the same kind of difference from shape changes
+with no cache at all; and what the cache costs in memory and buys in time.
+"""
+from __future__ import annotations
+
+import random
+import time
+
+import numpy as np
+import pyjokes
+import torch
+
+# A float64 forward pass of this size rounds at ~1e-16 relative per operation; after 30 layers and
+# sums over ~1e3 terms, agreement to 1e-9 relative leaves six orders of magnitude of headroom for
+# rounding while still catching any real difference (a wrong position or mask changes logits by ~1).
+THEORY_RELATIVE_TOLERANCE = 1e-9
+# Quantile of the per-step logit disagreement (steps without a fork) taken as "the noise" of a
+# precision; a fork needs the two leading logits to move by the gap between them, which rounding of
+# size `noise` can do when gap <= ROUNDING_GAP_FACTOR * noise (each logit moves by up to `noise`).
+NOISE_QUANTILE = 0.99
+ROUNDING_GAP_FACTOR = 2.0
+# "The same kind of difference": the cache's logit difference is within this factor of the largest
+# difference that a cache-free change of shape makes in the same precision (an order of magnitude;
+# a real change of computation would be many orders above rounding).
+SAME_SCALE_FACTOR = 10.0
+SHAPE_ONLY_CHANGES = ("batch", "length", "chunks")
+PROMPT_WORDS = 12
+
+
+def prompts(count: int, seed: int) -> list[str]:
+    """``count`` joke openings (first PROMPT_WORDS words) from pyjokes, drawn without replacement by seed."""
+    jokes = sorted({j for j in pyjokes.get_jokes("en", "all") if len(j.split()) >= PROMPT_WORDS // 2})
+    chosen = random.Random(seed).sample(jokes, count)
+    return [" ".join(j.split()[:PROMPT_WORDS]) for j in chosen]
+
+
+def encode(tokenizer, text: str) -> torch.Tensor:
+    return tokenizer(text, return_tensors="pt").input_ids
+
+
+@torch.no_grad()
+def recomputed_last_logits(model, ids: torch.Tensor) -> torch.Tensor:
+    """Logits for the next token from a forward pass over the whole prefix, no cache."""
+    return model(ids, use_cache=False).logits[0, -1]
+
+
+@torch.no_grad()
+def cached_logits(model, ids: torch.Tensor, prefill: int) -> torch.Tensor:
+    """Next-token logits after each of positions prefill-1 .. n-1: prefill once, then one token per step."""
+    out = model(ids[:, :prefill], use_cache=True)
+    rows, cache = [out.logits[0, -1]], out.cache
+    for t in range(prefill, ids.shape[1]):
+        out = model(ids[:, t:t + 1], cache=cache, use_cache=True)
+        rows.append(out.logits[0, -1])
+        cache = out.cache
+    return torch.stack(rows)
+
+
+def recomputed_logits(model, ids: torch.Tensor, prefill: int) -> torch.Tensor:
+    """The same rows as ``cached_logits``, each from a fresh forward pass over its whole prefix."""
+    return torch.stack([recomputed_last_logits(model, ids[:, :t]) for t in range(prefill, ids.shape[1] + 1)])
+
+
+def teacher_forced_differences(model, tokenizer, texts: list[str], prefill: int) -> list[float]:
+    """Per text, the relative cached-vs-recomputed logit difference along the text's own tokens."""
+    out = []
+    for text in texts:
+        ids = encode(tokenizer, text)
+        out.append(relative_difference(cached_logits(model, ids, prefill), recomputed_logits(model, ids, prefill)))
+    return out
+
+
+def relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Largest absolute difference, relative to the largest logit magnitude."""
+    return float((a.double() - b.double()).abs().max() / b.double().abs().max())
+
+
+def top2_gap(logits: torch.Tensor) -> float:
+    top = logits.double().topk(2).values
+    return float(top[0] - top[1])
+
+
+@torch.no_grad()
+def greedy_until_fork(model, prompt_ids: torch.Tensor, new_tokens: int) -> dict:
+    """Greedy decoding with the cache and by recomputation, in lock-step, until they pick different tokens.
+
+    Returns the per-step max |logit difference| and top-2 gap (before any fork), and the fork step with
+    its top-2 gap (in the recomputed logits) or ``None`` if the continuations agree throughout.
+    """
+    out = model(prompt_ids, use_cache=True)
+    cached, cache, ids = out.logits[0, -1], out.cache, prompt_ids
+    differences, gaps = [], []
+    for step in range(new_tokens):
+        recomputed = recomputed_last_logits(model, ids)
+        token_cached, token_recomputed = int(cached.argmax()), int(recomputed.argmax())
+        if token_cached != token_recomputed:
+            return {"differences": differences, "gaps": gaps, "fork": step, "fork_gap": top2_gap(recomputed),
+                    "fork_difference": float((cached.double() - recomputed.double()).abs().max())}
+        differences.append(float((cached.double() - recomputed.double()).abs().max()))
+        gaps.append(top2_gap(recomputed))
+        ids = torch.cat([ids, torch.tensor([[token_cached]])], dim=1)
+        out = model(ids[:, -1:], cache=cache, use_cache=True)
+        cached, cache = out.logits[0, -1], out.cache
+    return {"differences": differences, "gaps": gaps, "fork": None, "fork_gap": None, "fork_difference": None}
+
+
+def compare_decoding(model, tokenizer, texts: list[str], new_tokens: int) -> list[dict]:
+    return [greedy_until_fork(model, encode(tokenizer, t), new_tokens) for t in texts]
+
+
+def noise_level(differences: list[float]) -> float:
+    return float(np.quantile(differences, NOISE_QUANTILE)) if differences else 0.0
+
+
+def forks_are_rounding(fork_gaps: list[float], noise: float) -> bool:
+    """True when every fork happened at a near-tie that rounding of size ``noise`` can flip."""
+    return all(gap <= ROUNDING_GAP_FACTOR * noise for gap in fork_gaps)
+
+
+@torch.no_grad()
+def shape_changes(model, tokenizer, texts: list[str], chunk: int = 4) -> dict[str, float]:
+    """Max |logit difference| against a batch-of-1, one-chunk forward, for changes of shape only.
+
+    ``batch``: the prompt right-padded inside a batch with the other texts (right padding keeps the
+    positions; the causal mask keeps padding out of the real tokens). ``length``: the prompt's logits
+    computed inside a forward over the prompt plus the next prompt. ``chunks``: prefill in chunks of
+    ``chunk`` tokens through the cache. ``rerun``: the reference computed again. ``cache``, for
+    comparison: the prompt fed one token at a time through the cache.
+    """
+    encoded = [encode(tokenizer, t)[0] for t in texts]
+    width = max(len(e) for e in encoded)
+    batch = torch.full((len(encoded), width), tokenizer.pad_token_id or 0)
+    mask = torch.zeros_like(batch)
+    for i, e in enumerate(encoded):
+        batch[i, :len(e)], mask[i, :len(e)] = e, 1
+    batched = model(batch, attention_mask=mask, use_cache=False).logits
+    worst = {"batch": 0.0, "length": 0.0, "chunks": 0.0, "rerun": 0.0, "cache": 0.0}
+    for i, e in enumerate(encoded):
+        ids = e[None]
+        reference = model(ids, use_cache=False).logits[0]
+        longer = torch.cat([ids, encoded[(i + 1) % len(encoded)][None]], dim=1)
+        variants = {
+            "batch": batched[i, :len(e)],
+            "length": model(longer, use_cache=False).logits[0, :len(e)],
+            "chunks": chunked_prefill_logits(model, ids, chunk),
+            "rerun": model(ids, use_cache=False).logits[0],
+            "cache": cached_logits(model, ids, prefill=1),
+        }
+        for name, logits in variants.items():
+            worst[name] = max(worst[name], float((logits.double() - reference.double()).abs().max()))
+    return worst
+
+
+def cache_like_shape_change(worst: dict[str, float]) -> bool:
+    """True when the cache moves logits no more than SAME_SCALE_FACTOR x what a shape change alone does."""
+    return worst["cache"] <= SAME_SCALE_FACTOR * max(worst[k] for k in SHAPE_ONLY_CHANGES)
+
+
+@torch.no_grad()
+def chunked_prefill_logits(model, ids: torch.Tensor, chunk: int) -> torch.Tensor:
+    cache, rows = None, []
+    for start in range(0, ids.shape[1], chunk):
+        out = model(ids[:, start:start + chunk], cache=cache, use_cache=True)
+        rows.append(out.logits[0])
+        cache = out.cache
+    return torch.cat(rows)
+
+
+def cache_bytes(cache) -> int:
+    return sum(layer.keys.nbytes + layer.values.nbytes for layer in cache.layers)
+
+
+def predicted_cache_bytes_per_token(config, bytes_per_value: int) -> int:
+    head_dim = config.hidden_size // config.num_attention_heads
+    return 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim * bytes_per_value
+
+
+def matmul_parameters(config) -> int:
+    """Weights used once per token in matrix products: attention and FFN projections plus the output head."""
+    d, head_dim = config.hidden_size, config.hidden_size // config.num_attention_heads
+    attention = d * d * 2 + 2 * d * config.num_key_value_heads * head_dim  # q, o; k, v
+    ffn = 3 * d * config.intermediate_size  # gate, up, down (SwiGLU)
+    return config.num_hidden_layers * (attention + ffn) + d * config.vocab_size
+
+
+def token_flops(config, context: int) -> float:
+    """Forward FLOPs for one token attending to ``context`` positions: 2 per weight, plus QK^T and AV."""
+    return 2.0 * matmul_parameters(config) + 4.0 * config.num_hidden_layers * context * config.hidden_size
+
+
+def step_flops(config, length: int, cached: bool) -> float:
+    """FLOPs to produce the next token at sequence length ``length``, with the cache or by recomputation."""
+    if cached:
+        return token_flops(config, length)
+    return sum(token_flops(config, t) for t in range(1, length + 1))
+
+
+@torch.no_grad()
+def time_per_token(model, length: int, cached: bool, repeats: int, seed: int) -> list[float]:
+    """Wall seconds for one next-token forward at sequence length ``length``, ``repeats`` times."""
+    generator = torch.Generator().manual_seed(seed)
+    ids = torch.randint(0, model.config.vocab_size, (1, length), generator=generator)
+    cache = model(ids[:, :-1], use_cache=True).cache if cached else None
+    times = []
+    for _ in range(repeats + 1):  # the first call warms up and is dropped
+        start = time.perf_counter()
+        if cached:
+            model(ids[:, -1:], cache=cache, use_cache=True)
+            cache.crop(-1)  # drop the token just added, so every repeat sees the same cache
+        else:
+            model(ids, use_cache=False)
+        times.append(time.perf_counter() - start)
+    return times[1:]
+
+
+def fit_cost_model(flops: list[float], seconds: list[float]) -> tuple[float, float]:
+    """Least-squares fit of seconds = overhead + flops / throughput; returns (overhead_s, flop_per_s)."""
+    slope, intercept = np.polyfit(np.asarray(flops), np.asarray(seconds), 1)
+    return float(max(intercept, 0.0)), float(1.0 / slope)
+
+
+def c1_verdict(float64_relative: float, finite_precision_exact: bool, forks_rounding: bool,
+               cache_like_shape: bool, reruns_identical: bool) -> str:
+    """Both halves of C1: the theory (cached = recomputed) and the practice (deterministic output).
+
+    Nuanced: exact in theory, but in finite precision the cache is one more change of summation
+    order, flipping tokens only at near-ties, while one fixed computation stays deterministic.
+    """
+    if float64_relative > THEORY_RELATIVE_TOLERANCE:
+        return "refuted"
+    if finite_precision_exact and reruns_identical:
+        return "supported"
+    if forks_rounding and cache_like_shape and reruns_identical:
+        return "nuanced"
+    return "refuted"

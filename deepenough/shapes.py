@@ -1,0 +1,253 @@
+"""Depth versus width at a fixed parameter budget, looped blocks, and the serial depth of SmolLM2.
+
+Every model is a ``tiny.llama`` (the SmolLM2 block at toy size) described by a ``Shape``; every run goes
+through ``train.train``. Two tasks: memorising a table of random facts (what width is said to buy) and
+running parity (what depth is said to buy: position i needs i sequential updates).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import stats, tasks, tiny, train
+
+HEADS = 2
+WIDTH_STEP = 2 * HEADS  # rotary positions need an even head dimension
+FF_MULT = 4
+
+# Verdict thresholds, defended in the chapter.
+SERIAL_GAIN = 0.10       # accuracy points deep-narrow must beat shallow-wide by on the serial task (chance 0.5)
+STORAGE_SPREAD = 0.25    # relative spread of bits/parameter across shapes still called "shape-insensitive"
+TARGET_ACCURACY = 0.70   # serial accuracy a route must reach for its cost to count
+COST_RATIO = 2.0         # widening must cost this many times the FLOPs of deepening to call it "exorbitant"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """``depth`` distinct blocks of width ``width``, run ``loops`` times each (weight-tied when loops > 1)."""
+    depth: int
+    width: int
+    loops: int = 1
+
+    @property
+    def passes(self) -> int:
+        return self.depth * self.loops
+
+    @property
+    def label(self) -> str:
+        tied = f" looped x{self.loops}" if self.loops > 1 else ""
+        return f"{self.depth}x{self.width}{tied}"
+
+
+def block_params(width: int) -> int:
+    """Weights of one Llama block with full (not grouped) heads: attention 4d², SwiGLU 3·d·4d, two norms."""
+    return 4 * width ** 2 + 3 * FF_MULT * width ** 2 + 2 * width
+
+
+def body_params(depth: int, width: int) -> int:
+    """Non-embedding parameters: the blocks plus the final norm."""
+    return depth * block_params(width) + width
+
+
+def width_for_budget(budget: int, depth: int) -> int:
+    """The width (a multiple of WIDTH_STEP) whose non-embedding parameter count is nearest ``budget``."""
+    candidates = range(WIDTH_STEP, 4096, WIDTH_STEP)
+    return min(candidates, key=lambda w: abs(body_params(depth, w) - budget))
+
+
+def family(budget: int, depths: list[int]) -> list[Shape]:
+    """Shapes from shallow-and-wide to deep-and-narrow at (about) one parameter budget."""
+    return [Shape(d, width_for_budget(budget, d)) for d in depths]
+
+
+def build(shape: Shape, vocab: int, seed: int):
+    model = tiny.llama(vocab, shape.width, shape.depth, heads=HEADS, ff_mult=FF_MULT, seed=seed)
+    if shape.loops > 1:
+        if shape.depth != 1:
+            raise ValueError("only a one-block model can be looped")
+        model = tiny.looped(model, shape.loops)
+    return model
+
+
+# --- knowledge storage ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FactTable:
+    """``names[i]`` (NAME_LENGTH letters) has attribute ``attributes[i]``; tokens: letters, then attributes."""
+    names: torch.Tensor
+    attributes: torch.Tensor
+    alphabet: int
+    n_attributes: int
+
+    @property
+    def vocab(self) -> int:
+        return self.alphabet + self.n_attributes
+
+    @property
+    def bits(self) -> float:
+        """Information in the table: each attribute is uniform over ``n_attributes``."""
+        return len(self.names) * math.log2(self.n_attributes)
+
+
+NAME_LENGTH = 3
+
+
+def fact_table(n_facts: int, alphabet: int, n_attributes: int, seed: int = 0) -> FactTable:
+    """Distinct random names, each with an independent uniformly random attribute."""
+    if n_facts > alphabet ** NAME_LENGTH:
+        raise ValueError("more facts than distinct names")
+    gen = torch.Generator().manual_seed(seed)
+    codes = torch.randperm(alphabet ** NAME_LENGTH, generator=gen)[:n_facts]
+    letters = torch.stack([codes // alphabet ** (NAME_LENGTH - 1 - i) % alphabet for i in range(NAME_LENGTH)], 1)
+    attributes = torch.randint(0, n_attributes, (n_facts,), generator=gen)
+    return FactTable(letters, attributes, alphabet, n_attributes)
+
+
+def fact_batches(table: FactTable, batch: int):
+    """Facts sampled with replacement; only the last position (the attribute) is scored."""
+    def make(gen: torch.Generator):
+        pick = torch.randint(0, len(table.names), (batch,), generator=gen)
+        ids = table.names[pick]
+        targets = torch.full_like(ids, train.IGNORE)
+        targets[:, -1] = table.attributes[pick] + table.alphabet
+        return ids, targets
+    return make
+
+
+@torch.no_grad()
+def bits_stored(model, table: FactTable) -> float:
+    """Bits the model knows about the table: N·log2(A) minus its cross-entropy (in bits) on every fact.
+
+    This is the code-length saving over guessing uniformly (Allen-Zhu & Li's measure, up to their
+    correction for partially learned names); the logits are restricted to the attribute tokens.
+    """
+    model.eval()
+    out = tiny.logits(model, table.names)[:, -1, table.alphabet:]
+    cross_entropy_bits = F.cross_entropy(out, table.attributes, reduction="sum").item() / math.log(2)
+    return max(0.0, table.bits - cross_entropy_bits)
+
+
+def run_storage(shape: Shape, table: FactTable, steps: int, batch: int, seed: int, lr: float) -> dict:
+    model = build(shape, table.vocab, seed)
+    train.train(model, fact_batches(table, batch), steps, seed=seed, lr=lr)
+    params = tiny.count_params(model)
+    bits = bits_stored(model, table)
+    return {"shape": shape, "seed": seed, "params": params, "bits": bits, "bits_per_param": bits / params,
+            "exposures": steps * batch / len(table.names)}
+
+
+# --- serial composition --------------------------------------------------------------------------
+
+SERIAL_VOCAB = 2  # parity: the tokens are bits, the labels are running XORs
+
+
+@torch.no_grad()
+def serial_accuracy(model, length: int, n: int = 1000, seed: int = 10_000) -> float:
+    """Mean per-position accuracy of running parity on fresh sequences (chance: 0.5)."""
+    batch = tasks.state_tracking(n, length, "parity")(torch.Generator().manual_seed(seed))
+    return train.accuracy(model, batch)
+
+
+def run_serial(shape: Shape, length: int, steps: int, batch: int, seed: int, lr: float) -> dict:
+    model = build(shape, SERIAL_VOCAB, seed)
+    train.train(model, tasks.state_tracking(batch, length, "parity"), steps, seed=seed, lr=lr)
+    return {"shape": shape, "seed": seed, "params": tiny.count_params(model), "flops": tiny.flops_per_token(model, length),
+            "accuracy": serial_accuracy(model, length)}
+
+
+def by_shape(runs: list[dict], key: str) -> dict[Shape, dict]:
+    """Interval over seeds of ``key`` for each shape, in first-seen order."""
+    shapes = list(dict.fromkeys(r["shape"] for r in runs))
+    return {s: stats.mean_ci([r[key] for r in runs if r["shape"] == s]) for s in shapes}
+
+
+# --- the cost of each route to a target accuracy (C10) -------------------------------------------
+
+def cheapest_reaching(route: list[Shape], accuracy: dict[Shape, dict], flops: dict[Shape, float],
+                      target: float = TARGET_ACCURACY) -> float:
+    """FLOPs per token of the cheapest shape on ``route`` whose mean accuracy reaches ``target`` (inf if none)."""
+    reached = [flops[s] for s in route if accuracy[s]["mean"] >= target]
+    return min(reached, default=math.inf)
+
+
+# --- verdicts ------------------------------------------------------------------------------------
+
+def storage_spread(bits_per_param: list[float]) -> float:
+    """(max - min) / max of bits per parameter across shapes; 0 means shape does not matter."""
+    top = max(bits_per_param)
+    return (top - min(bits_per_param)) / top if top > 0 else 0.0
+
+
+def c7_verdict(serial_shallow: dict, serial_deep: dict, spread: float) -> tuple[str, str]:
+    """C7 from the serial gain of depth at fixed parameters and whether width buys storage."""
+    gain = serial_deep["mean"] - serial_shallow["mean"]
+    separated = serial_deep["low"] > serial_shallow["high"]
+    if gain < SERIAL_GAIN or not separated:
+        return "refuted", (f"at a fixed parameter budget the deep-narrow shape beat the shallow-wide one on the "
+                           f"serial task by only {gain:+.2f} (threshold {SERIAL_GAIN}, intervals separated: "
+                           f"{separated}), so shallowness did not limit serial work here")
+    if spread <= STORAGE_SPREAD:
+        return "supported", (f"depth bought {gain:+.2f} serial accuracy at fixed parameters while bits stored per "
+                             f"parameter varied by only {spread:.0%} across shapes (threshold "
+                             f"{STORAGE_SPREAD:.0%}): the wide shape paid for width it did not need")
+    return "nuanced", (f"depth bought {gain:+.2f} serial accuracy at fixed parameters, but bits stored per "
+                       f"parameter varied by {spread:.0%} across shapes (more than {STORAGE_SPREAD:.0%}): width "
+                       f"buys storage, depth buys serial steps, a trade-off rather than a mistake")
+
+
+PLATEAU_UNTESTABLE = ("whether LLMs will plateau against other architectures is a forecast about future "
+                      "systems and is not testable here")
+
+
+def c10_verdict(wide_cost: float, deep_cost: float) -> tuple[str, str]:
+    """C10's testable part: does reaching the target by widening cost far more FLOPs than by deepening?"""
+    if math.isinf(deep_cost):
+        return "not testable here", (f"no deep or looped model reached {TARGET_ACCURACY} serial accuracy, so "
+                                     f"the routes' costs cannot be compared; {PLATEAU_UNTESTABLE}")
+    ratio = wide_cost / deep_cost
+    if ratio >= COST_RATIO:
+        what = ("never reached it within the widths tried" if math.isinf(ratio)
+                else f"needed {ratio:.1f}x their FLOPs per token (threshold {COST_RATIO}x)")
+        return "supported", (f"a deep or looped model reached {TARGET_ACCURACY} serial accuracy at "
+                             f"{deep_cost:,.0f} FLOPs per token; widening {what}; {PLATEAU_UNTESTABLE}")
+    if ratio <= 1.0:
+        return "refuted", (f"widening reached {TARGET_ACCURACY} serial accuracy at {ratio:.1f}x the FLOPs of "
+                           f"deepening, no dearer; {PLATEAU_UNTESTABLE}")
+    return "nuanced", (f"widening cost {ratio:.1f}x the FLOPs of deepening to reach {TARGET_ACCURACY}, dearer "
+                       f"but under {COST_RATIO}x; {PLATEAU_UNTESTABLE}")
+
+
+# --- how deep is SmolLM2? ------------------------------------------------------------------------
+
+def serial_steps(config) -> dict[str, int]:
+    """Sequential stages one token passes through in a Llama-style decoder, counted three ways.
+
+    Matrix products on the longest path per block: Q/K/V projection, scores, weighted sum, output
+    projection, gate/up projection, down projection (6); plus the output head. Nonlinear stages per
+    block: the softmax and the SiLU gate (2); the RMSNorms (2 per block, one final) are counted apart.
+    """
+    layers = config.num_hidden_layers
+    return {"layers": layers, "sublayers": 2 * layers, "nonlinearities": 2 * layers,
+            "norms": 2 * layers + 1, "matmuls": 6 * layers + 1}
+
+
+def levine_threshold(width: int) -> float:
+    """Levine et al. (2020): self-attention is depth-efficient below L = log3(width), not above."""
+    return math.log(width) / math.log(3)
+
+
+def run_seeds(run_one, shapes: list[Shape], seeds: list[int], **settings) -> list[dict]:
+    """``run_one(shape, seed=..., **settings)`` for every shape and seed."""
+    return [run_one(shape, seed=seed, **settings) for shape in shapes for seed in seeds]
+
+
+def smollm_config():
+    """SmolLM2's configuration alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    from . import smollm
+
+    return AutoConfig.from_pretrained(smollm.ensure_converted())

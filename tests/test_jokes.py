@@ -1,0 +1,130 @@
+"""Unit tests for deepenough.jokes: the census tools, the pun world, and the verdict logic."""
+import pytest
+import torch
+
+from deepenough import jokes, train
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Why don't scientists trust atoms? Because they make up everything!", "why question + answer"),
+    ("Sure! Why did the scarecrow win an award? Because he was outstanding in his field.", "why question + answer"),
+    ("What do you call a fake noodle? An impasta.", "what do you call"),
+    ("Knock, knock. Who's there? Lettuce. Lettuce who? Lettuce in!", "knock-knock"),
+    ("How does a penguin build its house? Igloos it together.", "other question + answer"),
+    ("Why did the sky magically change?", "question without answer"),
+    ("I'm reading a book about anti-gravity. It's impossible to put down.", "one-liner"),
+    ("I'm sorry, I can't tell jokes.", "not a joke"),
+    ("Haha.", "not a joke"),
+    ("Theme: Define the main character. Offer a joke. Provide a humorous twist. Johnny got a reason. "
+     "Giada is here. The bloke is there.", "not a joke"),
+])
+def test_classify_format_on_hand_written_examples(text, expected):
+    assert jokes.classify_format(text) == expected
+
+
+def test_every_classification_is_a_declared_format():
+    for text in ["", "?", "a b c d?", "Why? Because.", "knock knock"]:
+        assert jokes.classify_format(text) in jokes.FORMATS
+
+
+def test_overlap_ignores_case_punctuation_and_chatter():
+    joke = "Why don't scientists trust atoms? Because they make up everything."
+    wrapped = "Here's one: WHY DONT scientists trust atoms... because they make up everything!! Hope you laugh."
+    assert jokes.overlap(joke, wrapped) == pytest.approx(1.0)
+    assert jokes.overlap(joke, "What do you call a fake noodle? An impasta.") < jokes.NEAR_DUPLICATE_OVERLAP
+
+
+def test_short_texts_match_only_when_identical():
+    assert jokes.overlap("Ha ha", "ha, ha!") == 1.0
+    assert jokes.overlap("Ha ha", "ho ho") == 0.0
+
+
+def test_grouping_is_transitive_and_numbered_by_first_appearance():
+    a = "Why did the tomato turn red? Because it saw the salad dressing."
+    b = "why did the tomato turn red because it saw the salad dressing lol"
+    c = "What do you call a bear with no teeth? A gummy bear."
+    assert jokes.group_near_duplicates([c, a, b, c]) == [0, 1, 1, 0]
+
+
+def test_census_counts_top_groups_known_jokes_and_formats():
+    atoms = "Why don't scientists trust atoms? Because they make up everything."
+    texts = [atoms] * 3 + ["Why did the sky magically change?", "I'm sorry, I cannot."]
+    result = jokes.census(texts, known=[atoms])
+    assert result["distinct"] == 3 and result["group_sizes"] == [3, 1, 1]
+    assert result["top_groups_share"] == 1.0  # fewer than 25 groups: all of them are "top"
+    assert result["known"] == 3
+    assert result["top_format_share"] == pytest.approx(0.6)
+    assert result["joke_format_share"] == pytest.approx(0.6)
+
+
+def test_known_joke_reference_is_offline_and_non_empty():
+    known = jokes.known_jokes()
+    assert len(known["pyjokes neutral"]) > 100 and len(known["classic"]) >= 20
+    assert jokes.matches_known("Ha! Why did the scarecrow win an award? He was outstanding in his field.",
+                               known["classic"])
+
+
+def test_pun_world_has_one_answer_holding_both_setups():
+    ids, targets = jokes.pun_world(16)(torch.Generator().manual_seed(0))
+    assert ids.shape == targets.shape == (16, jokes.SEQ_LEN)
+    for row, target in zip(ids, targets):
+        facts = row[:3 * jokes.FACTS].reshape(jokes.FACTS, 3)
+        assert len({tuple(sorted(f[:2].tolist())) for f in facts}) == jokes.FACTS  # distinct sense pairs
+        scored = (target != train.IGNORE).nonzero().squeeze(1)
+        assert len(scored) == jokes.QUERIES
+        for pos in scored:
+            a1, a2 = row[pos - 1].item(), row[pos].item()
+            holders = [f[2].item() for f in facts if {a1, a2} == set(f[:2].tolist())]
+            assert holders == [target[pos].item()] == [row[pos + 1].item()]  # scored where w is predicted
+
+
+def test_one_link_baseline_on_a_constructed_world():
+    # facts: (0,1)->w8, (0,2)->w9, (3,4)->w10, (5,6)->w11, (5,7)->w12; queries on a1 = 0 (two holders) and 3 (one)
+    facts = [0, 1, 8, 0, 2, 9, 3, 4, 10, 5, 6, 11, 5, 7, 12]
+    ask = jokes.ASK
+    queries = [ask, 0, 1, 8, ask, 3, 4, 10, ask, 0, 2, 9, ask, 3, 4, 10]
+    ids = torch.tensor([facts + queries])
+    assert jokes.one_link_baseline(ids) == pytest.approx((0.5 + 1 + 0.5 + 1) / 4)
+
+
+def test_best_of_n_is_exact_and_monotone():
+    p = torch.tensor([0.0, 0.5, 1.0])
+    assert jokes.best_of_n(p, 1) == pytest.approx(0.5)
+    assert jokes.best_of_n(p, 2) == pytest.approx((0 + 0.75 + 1) / 3)
+    assert jokes.best_of_n(p, 8) > jokes.best_of_n(p, 4)
+
+
+def test_luck_at_equal_compute_uses_the_affordable_number_of_samples():
+    shallow = {"flops": 100.0, "p_correct": torch.tensor([0.5])}
+    assert jokes.luck_at_equal_compute({"flops": 399.0}, shallow) == pytest.approx(1 - 0.5 ** 3)
+    assert jokes.luck_at_equal_compute({"flops": 50.0}, shallow) == pytest.approx(0.5)
+
+
+def test_looped_route_shares_one_block():
+    models = jokes.route_models(seed=0, d_model=16, loops=3, depths=(1, 2))
+    looped, one = models["1 block x 3 loops"], models["depth 1"]
+    assert sum(p.numel() for p in looped.parameters()) == sum(p.numel() for p in one.parameters())
+    assert jokes.flops_per_answer(looped) > 2.5 * jokes.flops_per_answer(one)
+
+
+@pytest.mark.parametrize("shares, case", [
+    ((0.92, 0.95, 0.99), "memorised jokes"),
+    ((0.30, 0.80, 0.30), "not clever"),
+    ((0.30, 0.70, 0.90), "memorised formats"),
+    ((0.30, 0.40, 0.90), "none of the three"),
+])
+def test_census_case(shares, case):
+    assert jokes.census_case(*shares) == case
+
+
+def test_serial_beats_luck_needs_the_lower_bound_over_the_threshold():
+    assert jokes.serial_beats_luck({"mean": 0.3, "low": jokes.SERIAL_ADVANTAGE, "high": 0.5})
+    assert not jokes.serial_beats_luck({"mean": 0.3, "low": jokes.SERIAL_ADVANTAGE - 0.01, "high": 0.5})
+
+
+@pytest.mark.parametrize("case, serial, expected", [
+    ("not clever", True, "supported"), ("memorised formats", False, "nuanced"),
+    ("none of the three", True, "nuanced"), ("none of the three", False, "refuted"),
+])
+def test_c9_verdict(case, serial, expected):
+    assert jokes.c9_verdict(case, serial) == expected

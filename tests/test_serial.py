@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+from deepenough import serial
+from deepenough.train import IGNORE
+
+
+def batch(mode, length=6, size=8):
+    return serial.parity_task(size, length, mode)(torch.Generator().manual_seed(0))
+
+
+def test_plain_labels_are_prefix_parity():
+    ids, targets = batch("none")
+    assert torch.equal(targets, ids.cumsum(1) % 2)
+
+
+def test_cot_writes_the_state_after_each_input_and_scores_the_input_position():
+    ids, targets = batch("cot")
+    x, states = ids[:, 0::2], ids[:, 1::2] - serial.STATE_OFFSET
+    assert torch.equal(states, x.cumsum(1) % 2)
+    assert torch.equal(targets[:, 0::2], states)
+    assert (targets[:, 1::2] == IGNORE).all()
+
+
+def test_filler_scores_the_filler_position_only():
+    ids, targets = batch("filler")
+    assert (ids[:, 1::2] == serial.FILLER).all()
+    assert torch.equal(targets[:, 1::2], ids[:, 0::2].cumsum(1) % 2)
+    assert (targets[:, 0::2] == IGNORE).all()
+
+
+def test_unknown_mode_is_rejected():
+    with pytest.raises(ValueError):
+        serial.parity_task(2, 4, "pause")
+
+
+def test_accuracy_by_chain_has_one_value_per_step_in_every_mode():
+    net = serial.model(1, 16, seed=0)
+    for mode in serial.MODES:
+        acc = serial.accuracy_by_chain(net, 5, mode, samples=16)
+        assert acc.shape == (5,) and ((0 <= acc) & (acc <= 1)).all()
+
+
+def test_longest_tracked_stops_at_first_failure():
+    assert serial.longest_tracked([1.0, 0.95, 0.5, 1.0]) == 2
+    assert serial.longest_tracked([0.4, 1.0]) == 0
+    assert serial.longest_tracked([1.0, 1.0, 1.0]) == 3
+
+
+def test_fit_prefers_log_for_exponential_chains_and_linear_for_linear_ones():
+    log_like = {1: [2, 2], 2: [4, 4], 3: [8, 8], 4: [16, 16], 5: [32, 31]}
+    assert serial.which_fit(log_like, length=64)[0] == "log"
+    linear_like = {1: [2, 2], 2: [3, 3], 3: [4, 4], 4: [5, 5], 5: [6, 6]}
+    assert serial.which_fit(linear_like, length=64)[0] == "linear"
+
+
+def test_fit_drops_censored_chains_and_refuses_too_few_points():
+    # only two distinct uncensored values remain once k* = length is dropped
+    assert serial.which_fit({1: [2, 2], 2: [5, 5], 3: [16, 16]}, length=16)[0] == "indistinguishable"
+
+
+def test_verdict_branches():
+    grows = {1: [2, 2], 2: [3, 3], 4: [5, 5], 6: [7, 7]}
+    assert serial.c5_verdict("linear", grows, 16, cot_worst=0.6)[0] == "supported"
+    assert serial.c5_verdict("linear", grows, 16, cot_worst=1.0)[0] == "nuanced"
+    assert serial.c5_verdict("log", {1: [16, 16], 2: [16, 16]}, 16, cot_worst=1.0)[0] == "refuted"
+    verdict, reason = serial.c5_verdict("indistinguishable", grows, 16, cot_worst=0.95)
+    assert verdict == "nuanced" and "tracks every k" in reason
+
+
+def test_sweep_is_reproducible_and_shaped_by_seed():
+    settings = dict(length=4, steps=3, d_model=16, batch=8)
+    first = serial.sweep([("none", 1)], [0, 1], **settings)
+    again = serial.sweep([("none", 1)], [0, 1], **settings)
+    assert first[("none", 1)].shape == (2, 8)
+    np.testing.assert_array_equal(first[("none", 1)], again[("none", 1)])

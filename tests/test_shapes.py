@@ -1,0 +1,123 @@
+"""Unit tests of the depth-versus-width machinery (deepenough/shapes.py)."""
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from deepenough import shapes, tiny, train
+
+
+def test_parameter_formula_matches_built_model():
+    for depth, width in [(1, 8), (3, 12)]:
+        model = shapes.build(shapes.Shape(depth, width), vocab=5, seed=0)
+        assert tiny.count_params(model, embeddings=False) == shapes.body_params(depth, width)
+
+
+def test_family_holds_budget_and_trades_width_for_depth():
+    family = shapes.family(25_000, [1, 2, 4])
+    widths = [s.width for s in family]
+    assert widths == sorted(widths, reverse=True)
+    assert all(s.width % shapes.WIDTH_STEP == 0 for s in family)
+    for s in family:
+        assert abs(shapes.body_params(s.depth, s.width) - 25_000) / 25_000 < 0.15
+
+
+def test_looped_model_has_one_block_of_parameters_and_loops_of_flops():
+    one = shapes.build(shapes.Shape(1, 8), vocab=2, seed=0)
+    looped = shapes.build(shapes.Shape(1, 8, loops=3), vocab=2, seed=0)
+    assert tiny.count_params(looped) == tiny.count_params(one)
+    assert tiny.flops_per_token(looped, 16) > 2.5 * tiny.flops_per_token(one, 16)
+    assert shapes.Shape(1, 8, loops=3).passes == 3
+    with pytest.raises(ValueError):
+        shapes.build(shapes.Shape(2, 8, loops=2), vocab=2, seed=0)
+
+
+def test_fact_table_has_distinct_names_and_valid_attributes():
+    table = shapes.fact_table(200, alphabet=8, n_attributes=4, seed=1)
+    assert table.names.shape == (200, shapes.NAME_LENGTH)
+    assert len({tuple(n) for n in table.names.tolist()}) == 200
+    assert int(table.names.max()) < 8 and 0 <= int(table.attributes.min()) and int(table.attributes.max()) < 4
+    assert table.bits == 200 * 2
+    with pytest.raises(ValueError):
+        shapes.fact_table(8 ** 3 + 1, alphabet=8, n_attributes=4)
+
+
+def test_fact_batches_score_only_the_attribute():
+    table = shapes.fact_table(50, alphabet=8, n_attributes=4, seed=0)
+    ids, targets = shapes.fact_batches(table, 32)(torch.Generator().manual_seed(0))
+    assert (targets[:, :-1] == train.IGNORE).all()
+    lookup = {tuple(n): int(a) for n, a in zip(table.names.tolist(), table.attributes)}
+    assert all(int(t) - table.alphabet == lookup[tuple(n)] for n, t in zip(ids.tolist(), targets[:, -1]))
+
+
+class FixedLogits(torch.nn.Module):
+    """A stand-in model that returns the same logits for every name, or the right answer with certainty."""
+
+    def __init__(self, table, perfect):
+        super().__init__()
+        self.table, self.perfect = table, perfect
+
+    def forward(self, ids):
+        out = torch.zeros(*ids.shape, self.table.vocab)
+        if self.perfect:
+            out[:, -1, self.table.alphabet + self.table.attributes] = 0.0
+            out[torch.arange(len(ids)), -1, self.table.alphabet + self.table.attributes] = 50.0
+        return out
+
+
+def test_bits_stored_is_table_bits_when_perfect_and_zero_when_guessing():
+    table = shapes.fact_table(64, alphabet=8, n_attributes=16, seed=0)
+    assert shapes.bits_stored(FixedLogits(table, perfect=True), table) == pytest.approx(table.bits, rel=1e-4)
+    assert shapes.bits_stored(FixedLogits(table, perfect=False), table) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_small_model_memorises_a_small_table():
+    table = shapes.fact_table(32, alphabet=4, n_attributes=8, seed=0)
+    result = shapes.run_storage(shapes.Shape(1, 16), table, steps=200, batch=64, seed=0, lr=1e-2)
+    assert result["bits"] > 0.5 * table.bits
+    assert result["bits_per_param"] == pytest.approx(result["bits"] / result["params"])
+
+
+def test_cheapest_reaching_picks_the_cheapest_shape_over_target():
+    a, b, c = shapes.Shape(1, 8), shapes.Shape(2, 8), shapes.Shape(4, 8)
+    acc = {a: {"mean": 0.6}, b: {"mean": 0.8}, c: {"mean": 0.95}}
+    flops = {a: 10.0, b: 20.0, c: 40.0}
+    assert shapes.cheapest_reaching([a, b, c], acc, flops, target=0.7) == 20.0
+    assert math.isinf(shapes.cheapest_reaching([a], acc, flops, target=0.7))
+
+
+def test_storage_spread():
+    assert shapes.storage_spread([0.5, 0.5, 0.5]) == 0.0
+    assert shapes.storage_spread([2.0, 1.0]) == pytest.approx(0.5)
+    assert shapes.storage_spread([0.0, 0.0]) == 0.0
+
+
+def ci(mean, half):
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": 3}
+
+
+def test_c7_verdict_logic():
+    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.60, 0.02), 0.1)[0] == "refuted"      # gain too small
+    assert shapes.c7_verdict(ci(0.55, 0.20), ci(0.80, 0.20), 0.1)[0] == "refuted"      # intervals overlap
+    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.85, 0.02), 0.1)[0] == "supported"    # width buys nothing
+    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.85, 0.02), 0.6)[0] == "nuanced"      # width buys storage
+
+
+def test_c10_verdict_logic_and_untestable_plateau():
+    assert shapes.c10_verdict(math.inf, 100.0)[0] == "supported"
+    assert shapes.c10_verdict(300.0, 100.0)[0] == "supported"
+    assert shapes.c10_verdict(150.0, 100.0)[0] == "nuanced"
+    assert shapes.c10_verdict(90.0, 100.0)[0] == "refuted"
+    ruling, reason = shapes.c10_verdict(math.inf, math.inf)
+    assert ruling == "not testable here" and "plateau" in reason
+
+
+def test_serial_steps_of_a_smollm_shaped_config():
+    steps = shapes.serial_steps(SimpleNamespace(num_hidden_layers=30))
+    assert steps == {"layers": 30, "sublayers": 60, "nonlinearities": 60, "norms": 61, "matmuls": 181}
+
+
+def test_levine_threshold():
+    assert shapes.levine_threshold(27) == pytest.approx(3.0)
+    assert 5 < shapes.levine_threshold(576) < 6
