@@ -30,14 +30,16 @@ def serial_depth(config) -> dict[str, int]:
 
     Each decoder layer is two residual sublayers; each sublayer starts with an RMSNorm and holds one
     nonlinearity that must finish before the next sublayer starts (the attention softmax; the SiLU gate
-    of the FFN). The final RMSNorm and the unembedding close the path. Matrix multiplies inside a
-    sublayer run in parallel across units, so they do not add serial steps beyond the nonlinearity.
+    of the FFN). The final RMSNorm and the unembedding close the path. Counted finer, the longest chain
+    of matrix products per layer is six (Q/K/V projection, scores, weighted sum, output projection,
+    gate/up projection, down projection), plus the output head.
     """
     layers = config.num_hidden_layers
     return {
         "layers": layers,
         "sublayers": 2 * layers,
         "nonlinearities": 2 * layers,          # softmax and SiLU per layer
-        "normalisations": 2 * layers + 1,      # RMSNorm before each sublayer, one at the end
+        "norms": 2 * layers + 1,               # RMSNorm before each sublayer, one at the end
         "nonlinear_steps": 2 * layers + 2 * layers + 1,
+        "matmuls": 6 * layers + 1,
     }

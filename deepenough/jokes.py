@@ -236,15 +236,23 @@ def luck_at_equal_compute(route: dict, shallow: dict) -> float:
 
 # --- Verdict ------------------------------------------------------------------------------------------
 
-MEMORISED_SHARE = 0.5  # top-25 jokes hold at least half the samples: "memorised formats" (J&K found > 0.9)
+MEMORISED_SHARE = 0.5  # at least half the samples retell a joke another sample also told (J&K: > 0.9 in the top 25)
 FORMAT_SHARE = 0.5  # one joke format holds at least half the samples: formats, not jokes, are memorised
 WELL_FORMED_MIN = 0.5  # fewer than half the samples in any joke format: case (1), "not particularly clever"
 SERIAL_ADVANTAGE = 0.10  # serial compute must beat luck at equal FLOPs by 10 points (lower CI bound)
+LEARNED_MARGIN = 0.10  # a route "learned" the two-setup task if its lower bound beats the one-setup baseline by this
 
 
-def census_case(top_groups_share: float, top_format_share: float, joke_format_share: float) -> str:
+def repeated_share(group_sizes: list[int], n: int) -> float:
+    """Share of samples in a group of two or more: jokes told more than once. Unlike the top-25 share,
+    it does not grow by itself when there are few samples (with 50 samples the top 25 groups always
+    hold at least half)."""
+    return sum(size for size in group_sizes if size >= 2) / n
+
+
+def census_case(repeated: float, top_format_share: float, joke_format_share: float) -> str:
     """Which of the author's cases the census shows (luck, case 2, cannot be seen without a funniness judge)."""
-    if top_groups_share >= MEMORISED_SHARE:
+    if repeated >= MEMORISED_SHARE:
         return "memorised jokes"
     if joke_format_share < WELL_FORMED_MIN:
         return "not clever"
@@ -258,8 +266,17 @@ def serial_beats_luck(advantage: dict) -> bool:
     return advantage["low"] >= SERIAL_ADVANTAGE
 
 
-def c9_verdict(case: str, serial_wins: bool) -> str:
-    """Supported when the census shows one of the author's cases and serial compute beats luck."""
+def route_learned(best_route: dict, baseline: float) -> bool:
+    """Did any serial route solve two-setup puns clearly better than a format that knows one setup?"""
+    return best_route["low"] >= baseline + LEARNED_MARGIN
+
+
+def c9_verdict(case: str, serial_wins: bool, learned: bool = True) -> str:
+    """Supported when the census shows one of the author's cases and serial compute beats luck.
+
+    If no route learned the checkable task, the compute comparison says nothing either way."""
+    if not learned:
+        return "nuanced" if case != "none of the three" else "not testable here"
     if case != "none of the three" and serial_wins:
         return "supported"
     if case != "none of the three" or serial_wins:

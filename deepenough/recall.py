@@ -1,9 +1,9 @@
 """Chapter "forgetting" (claim C8): can a model lose what it has read, and does it use what it keeps?
 
-Two measurements. (1) Multi-query associative recall (MQAR) for a tiny transformer and a GRU of matched
-parameter count, trained by the same loop: recall against the number of stored pairs N, and the bits
-each model demonstrably recovers. (2) SmolLM2-135M reading a planted fact at varying depth in a longer
-context: retrieval accuracy, and the attention each layer pays to the fact from the answer position.
+Two measurements. (1) Copying N random tokens, for a tiny transformer and a GRU of matched parameter
+count, trained by the same loop: accuracy against N, and the bits each model demonstrably reads back.
+(2) SmolLM2-135M reading a planted fact at varying depth in a longer context: retrieval accuracy, and
+the attention each layer pays to the fact from the answer position.
 """
 from __future__ import annotations
 
@@ -17,19 +17,18 @@ import torch.nn.functional as F
 from . import stats, tasks, tiny, train
 from .train import IGNORE
 
-KEYS = VALUES = 32
-VOCAB = KEYS + VALUES
-BITS_PER_PAIR = math.log2(VALUES)
+VOCAB = 32  # token 0 separates the tokens from their copy; 1..31 are content
+BITS_PER_TOKEN = math.log2(VOCAB - 1)
 TRANSFORMER = dict(d_model=64, depth=2, heads=4)
 GRU_DEPTH = 2
 LEARNING_RATE = 3e-3
 
-RECALL_HIGH = 0.9  # recall at or above this counts as "near perfect" (and as "this seed learned")
-FORGET_GAP = 0.3  # the GRU "forgot" if its recall at the largest N is this far below the transformer's
+RECALL_HIGH = 0.9  # accuracy at or above this counts as "near perfect" (and as "this seed learned")
+FORGET_GAP = 0.3  # the GRU "forgot" if its accuracy at the largest N is this far below the transformer's
 USE_FLOOR = 0.8  # SmolLM2 "uses" what it holds if retrieval is at least this in every depth/length cell
 
 
-# --- experiment 1: recall under a bounded state -------------------------------------------------------
+# --- experiment 1: copying under a bounded state --------------------------------------------------------
 
 def gru_params(d_model: int, depth: int = GRU_DEPTH, vocab: int = VOCAB) -> int:
     """Parameters of ``tiny.RecurrentLM``: embedding (tied output) plus per layer 3 gates × (W_ih, W_hh, 2 biases)."""
@@ -49,9 +48,9 @@ def build(arch: str, seed: int) -> torch.nn.Module:
     return tiny.RecurrentLM(VOCAB, width, depth=GRU_DEPTH, cell="gru", seed=seed)
 
 
-def mixed_mqar(batch: int, pair_counts: list[int]):
-    """MQAR batches whose number of pairs is drawn per batch from ``pair_counts`` (one model for the sweep)."""
-    makers = [tasks.mqar(batch, n, KEYS, VALUES) for n in pair_counts]
+def mixed_copy(batch: int, lengths: list[int]):
+    """Copy batches whose length N is drawn per batch from ``lengths`` (one model for the whole sweep)."""
+    makers = [tasks.copy(batch, n, VOCAB) for n in lengths]
 
     def make(gen: torch.Generator):
         return makers[torch.randint(len(makers), (1,), generator=gen).item()](gen)
@@ -59,42 +58,42 @@ def mixed_mqar(batch: int, pair_counts: list[int]):
     return make
 
 
-def train_recall_model(arch: str, seed: int, pair_counts: list[int], steps: int, batch: int = 64):
+def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, batch: int = 64):
     model = build(arch, seed)
-    log = train.train(model, mixed_mqar(batch, pair_counts), steps, seed=seed, lr=LEARNING_RATE, log_every=50)
+    log = train.train(model, mixed_copy(batch, lengths), steps, seed=seed, lr=LEARNING_RATE, log_every=50)
     return model, log
 
 
 @torch.no_grad()
 def answer_cross_entropy_bits(model, batch) -> float:
-    """Mean cross-entropy, in bits, of the model's distribution over the true value at the scored positions."""
+    """Mean cross-entropy, in bits, of the model's distribution over the true token at the scored positions."""
     ids, targets = batch
     out = tiny.logits(model, ids)
     return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=IGNORE).item() / math.log(2)
 
 
-def bits_recalled(pairs: int, cross_entropy_bits: float) -> float:
-    """Lower bound on the bits about the N stored values that the model can read back.
+def bits_recalled(n: int, cross_entropy_bits: float) -> float:
+    """Lower bound on the bits about the N stored tokens that the model can read back.
 
-    Per query, I(value; model state) >= H(value) - cross-entropy = log2(VALUES) - CE; times N pairs.
+    Per copied token, I(token; model state) >= H(token) - cross-entropy = log2(31) - CE; times N tokens.
     """
-    return pairs * max(0.0, BITS_PER_PAIR - cross_entropy_bits)
+    return n * max(0.0, BITS_PER_TOKEN - cross_entropy_bits)
 
 
-def recall_curve(model, pair_counts: list[int], seed: int, batch: int = 256) -> dict[int, dict]:
+def recall_curve(model, lengths: list[int], seed: int, batch: int = 256) -> dict[int, dict]:
     """Accuracy and bits recalled at each N, on fresh held-out sequences."""
     gen = torch.Generator().manual_seed(10_000 + seed)
     curve = {}
-    for n in pair_counts:
-        data = tasks.mqar(batch, n, KEYS, VALUES)(gen)
+    for n in lengths:
+        data = tasks.copy(batch, n, VOCAB)(gen)
         curve[n] = {"accuracy": train.accuracy(model, data),
                     "bits": bits_recalled(n, answer_cross_entropy_bits(model, data))}
     return curve
 
 
-def capacity_pairs(capacity_bits: float) -> float:
-    """The N at which N pairs carry as many bits as the measured capacity."""
-    return capacity_bits / BITS_PER_PAIR
+def capacity_items(capacity_bits: float) -> float:
+    """The N at which N tokens carry as many bits as the measured capacity."""
+    return capacity_bits / BITS_PER_TOKEN
 
 
 # --- experiment 2 and 3: a planted fact in SmolLM2 ------------------------------------------------------

@@ -181,7 +181,13 @@ def storage_spread(bits_per_param: list[float]) -> float:
     return (top - min(bits_per_param)) / top if top > 0 else 0.0
 
 
-def c7_verdict(serial_shallow: dict, serial_deep: dict, spread: float) -> tuple[str, str]:
+def storage_measured(bits_per_param: list[dict]) -> bool:
+    """Storage tells shapes apart only if every shape stored clearly more than nothing (interval above 0);
+    otherwise the spread between shapes is a ratio of noise."""
+    return all(b["low"] > 0 for b in bits_per_param)
+
+
+def c7_verdict(serial_shallow: dict, serial_deep: dict, spread: float, measured: bool = True) -> tuple[str, str]:
     """C7 from the serial gain of depth at fixed parameters and whether width buys storage."""
     gain = serial_deep["mean"] - serial_shallow["mean"]
     separated = serial_deep["low"] > serial_shallow["high"]
@@ -189,6 +195,10 @@ def c7_verdict(serial_shallow: dict, serial_deep: dict, spread: float) -> tuple[
         return "refuted", (f"at a fixed parameter budget the deep-narrow shape beat the shallow-wide one on the "
                            f"serial task by only {gain:+.2f} (threshold {SERIAL_GAIN}, intervals separated: "
                            f"{separated}), so shallowness did not limit serial work here")
+    if not measured:
+        return "nuanced", (f"depth bought {gain:+.2f} serial accuracy at fixed parameters, as the author says; but "
+                           f"no shape stored measurably more than zero bits per parameter in this profile, so "
+                           f"whether width buys storage (the commenter's side) is not decided here")
     if spread <= STORAGE_SPREAD:
         return "supported", (f"depth bought {gain:+.2f} serial accuracy at fixed parameters while bits stored per "
                              f"parameter varied by only {spread:.0%} across shapes (threshold "
@@ -221,18 +231,6 @@ def c10_verdict(wide_cost: float, deep_cost: float) -> tuple[str, str]:
 
 
 # --- how deep is SmolLM2? ------------------------------------------------------------------------
-
-def serial_steps(config) -> dict[str, int]:
-    """Sequential stages one token passes through in a Llama-style decoder, counted three ways.
-
-    Matrix products on the longest path per block: Q/K/V projection, scores, weighted sum, output
-    projection, gate/up projection, down projection (6); plus the output head. Nonlinear stages per
-    block: the softmax and the SiLU gate (2); the RMSNorms (2 per block, one final) are counted apart.
-    """
-    layers = config.num_hidden_layers
-    return {"layers": layers, "sublayers": 2 * layers, "nonlinearities": 2 * layers,
-            "norms": 2 * layers + 1, "matmuls": 6 * layers + 1}
-
 
 def levine_threshold(width: int) -> float:
     """Levine et al. (2020): self-attention is depth-efficient below L = log3(width), not above."""

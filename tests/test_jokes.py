@@ -128,3 +128,15 @@ def test_serial_beats_luck_needs_the_lower_bound_over_the_threshold():
 ])
 def test_c9_verdict(case, serial, expected):
     assert jokes.c9_verdict(case, serial) == expected
+
+
+def test_repeated_share_counts_only_jokes_told_twice_or_more():
+    assert jokes.repeated_share([1] * 50, 50) == 0.0  # all distinct, although the top 25 hold half
+    assert jokes.repeated_share([30, 5, 1, 1], 37) == pytest.approx(35 / 37)
+
+
+def test_compute_comparison_is_undecided_when_no_route_learned():
+    assert not jokes.route_learned({"mean": 0.2, "low": 0.19, "high": 0.21}, baseline=0.18)
+    assert jokes.route_learned({"mean": 0.6, "low": 0.5, "high": 0.7}, baseline=0.2)
+    assert jokes.c9_verdict("not clever", True, learned=False) == "nuanced"
+    assert jokes.c9_verdict("none of the three", False, learned=False) == "not testable here"

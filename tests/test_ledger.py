@@ -31,3 +31,4 @@ def test_untested_claims_show_not_yet_tested_and_tested_ones_their_number(tmp_pa
     assert all(rows[f"C{i}"]["verdict"] == ledger.NOT_YET for i in range(2, 11))
     table = ledger.ledger_markdown(list(rows.values()))
     assert table.count("\n") == 11 and "{doc}`kv_cache` (quick)" in table
+

@@ -10,7 +10,7 @@ from deepenough import recall, tiny
 
 
 class NextTokenOracle(nn.Module):
-    """Predicts the next token of its own input: perfect on MQAR, whose answers are the next tokens."""
+    """Predicts the next token of its own input: perfect on copying, whose answers are the next tokens."""
 
     def forward(self, ids):
         nxt = torch.cat([ids[:, 1:], ids[:, :1]], 1)
@@ -44,10 +44,10 @@ def test_gru_is_matched_to_the_transformer_within_two_percent():
 
 
 def test_bits_recalled_bounds():
-    assert recall.bits_recalled(8, 0.0) == pytest.approx(8 * recall.BITS_PER_PAIR)
-    assert recall.bits_recalled(8, recall.BITS_PER_PAIR + 1) == 0.0
-    assert recall.bits_recalled(4, 1.0) == pytest.approx(4 * (recall.BITS_PER_PAIR - 1))
-    assert recall.capacity_pairs(10 * recall.BITS_PER_PAIR) == pytest.approx(10)
+    assert recall.bits_recalled(8, 0.0) == pytest.approx(8 * recall.BITS_PER_TOKEN)
+    assert recall.bits_recalled(8, recall.BITS_PER_TOKEN + 1) == 0.0
+    assert recall.bits_recalled(4, 1.0) == pytest.approx(4 * (recall.BITS_PER_TOKEN - 1))
+    assert recall.capacity_items(10 * recall.BITS_PER_TOKEN) == pytest.approx(10)
 
 
 def test_oracle_recalls_everything_and_uniform_nothing():
@@ -55,16 +55,16 @@ def test_oracle_recalls_everything_and_uniform_nothing():
     blank = recall.recall_curve(Uniform(), [2, 8], seed=0, batch=16)
     for n in (2, 8):
         assert perfect[n]["accuracy"] == 1.0
-        assert perfect[n]["bits"] == pytest.approx(n * recall.BITS_PER_PAIR, rel=1e-3)
-        assert blank[n]["bits"] == 0.0  # log2(64) = 6 bits of cross-entropy > 5 bits per pair
-    ids, targets = recall.mixed_mqar(4, [2])(torch.Generator().manual_seed(0))
+        assert perfect[n]["bits"] == pytest.approx(n * recall.BITS_PER_TOKEN, rel=1e-3)
+        assert blank[n]["bits"] == 0.0  # log2(32) bits of cross-entropy > log2(31) bits per token
+    ids, targets = recall.mixed_copy(4, [2])(torch.Generator().manual_seed(0))
     assert recall.answer_cross_entropy_bits(Uniform(), (ids, targets)) == pytest.approx(math.log2(recall.VOCAB))
 
 
-def test_mixed_mqar_draws_several_sizes_reproducibly():
-    make = recall.mixed_mqar(2, [2, 5])
+def test_mixed_copy_draws_several_sizes_reproducibly():
+    make = recall.mixed_copy(2, [2, 5])
     lengths = {make(torch.Generator().manual_seed(s))[0].shape[1] for s in range(20)}
-    assert lengths == {8, 20}
+    assert lengths == {5, 11}
     a, b = (make(torch.Generator().manual_seed(3)) for _ in range(2))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 

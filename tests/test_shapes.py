@@ -113,11 +113,15 @@ def test_c10_verdict_logic_and_untestable_plateau():
     assert ruling == "not testable here" and "plateau" in reason
 
 
-def test_serial_steps_of_a_smollm_shaped_config():
-    steps = shapes.serial_steps(SimpleNamespace(num_hidden_layers=30))
-    assert steps == {"layers": 30, "sublayers": 60, "nonlinearities": 60, "norms": 61, "matmuls": 181}
-
-
 def test_levine_threshold():
     assert shapes.levine_threshold(27) == pytest.approx(3.0)
     assert 5 < shapes.levine_threshold(576) < 6
+
+
+def test_c7_does_not_read_a_storage_spread_made_of_noise():
+    shallow, deep = {"mean": 0.55, "low": 0.5, "high": 0.6}, {"mean": 0.8, "low": 0.75, "high": 0.85}
+    noise = [{"mean": 0.003, "low": -0.02, "high": 0.03}, {"mean": 0.007, "low": -0.07, "high": 0.08}]
+    assert not shapes.storage_measured(noise)
+    ruling, reason = shapes.c7_verdict(shallow, deep, spread=0.77, measured=False)
+    assert ruling == "nuanced" and "not decided" in reason and "77%" not in reason
+    assert shapes.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}])
