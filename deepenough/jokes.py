@@ -274,9 +274,10 @@ def route_learned(best_route: dict, baseline: float) -> bool:
 def c9_verdict(case: str, serial_wins: bool, learned: bool = True) -> str:
     """Supported when the census shows one of the author's cases and serial compute beats luck.
 
-    If no route learned the checkable task, the compute comparison says nothing either way."""
+    If no route learned the checkable task, the compute comparison says nothing either way, and the
+    census alone cannot settle the claim."""
     if not learned:
-        return "nuanced" if case != "none of the three" else "not testable here"
+        return "nuanced"
     if case != "none of the three" and serial_wins:
         return "supported"
     if case != "none of the three" or serial_wins:

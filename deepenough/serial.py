@@ -130,6 +130,11 @@ def which_fit(longest: dict[int, list[int]], length: int, margin: float = FIT_MA
     return "indistinguishable", ratio
 
 
+def learned_beyond_trivial(longest: dict[int, list[int]]) -> bool:
+    """Did any model track more than the first bit (whose parity is the bit itself)?"""
+    return max(max(ks) for ks in longest.values()) > 1
+
+
 def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: float) -> tuple[str, str]:
     """C5 from the measurements: does depth have to grow with k, and do written states remove that need?
 
@@ -148,4 +153,7 @@ def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: 
                   else f"depth {deep} tracks only {gain:.1f} more steps than depth {shallow}")
     cot_part = ("a 1-layer model that writes its state as tokens tracks every k" if cot_solves
                 else "writing the state as tokens did not make one layer track every k")
+    if not learned_beyond_trivial(longest):
+        return "nuanced", (f"no depth learned to track the parity beyond k = 1 within the training budget, so how "
+                           f"depth must grow with k is not measured here; {cot_part}")
     return "nuanced", f"{depth_part}; growth fits {fit}; {cot_part}"

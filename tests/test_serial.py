@@ -75,3 +75,10 @@ def test_sweep_is_reproducible_and_shaped_by_seed():
     again = serial.sweep([("none", 1)], [0, 1], **settings)
     assert first[("none", 1)].shape == (2, 8)
     np.testing.assert_array_equal(first[("none", 1)], again[("none", 1)])
+
+
+def test_verdict_says_so_when_no_depth_learned_beyond_the_first_bit():
+    longest = {1: [1, 1], 2: [1, 1], 6: [1, 1]}
+    assert not serial.learned_beyond_trivial(longest)
+    ruling, reason = serial.c5_verdict("indistinguishable", longest, 8, cot_worst=1.0)
+    assert ruling == "nuanced" and "not measured" in reason and "more steps" not in reason
