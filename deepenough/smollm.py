@@ -96,7 +96,9 @@ def load(dtype: torch.dtype = torch.float32):
     """Return ``(model, tokenizer)`` in eval mode, in ``dtype`` (float64 works too)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging
 
+    logging.disable_progress_bar()  # a progress bar in a chapter's output is noise on the page
     path = ensure_converted()
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).eval()
     tokenizer = AutoTokenizer.from_pretrained(path)

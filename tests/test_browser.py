@@ -46,6 +46,8 @@ def test_page_loads_cleanly(site, browser, page_path):
     assert not real, f"{page_path}: console errors {real}"
     images = page.eval_on_selector_all(
         "article img", "imgs => imgs.map(i => ({src: i.src, w: i.naturalWidth, alt: i.alt}))")
+    figures = page.eval_on_selector_all("article figure", "fs => fs.map(f => f.id + ':' + !!f.querySelector('img'))")
+    assert all(f.endswith(":true") for f in figures), f"{page_path}: figures rendered without an image: {figures}"
     for image in images:
         assert image["w"] > 0, f"{page_path}: image {image['src']} did not load"
         assert image["alt"].strip() and not image["alt"].endswith(".png"), f"{page_path}: image {image['src']} has no alt text"
