@@ -35,28 +35,6 @@ def state_tracking(batch: int, length: int, group: str = "parity"):
     return make
 
 
-def mqar(batch: int, pairs: int, keys: int, values: int, queries: int | None = None):
-    """Multi-query associative recall (Arora et al. 2023): ``pairs`` key-value pairs, then queries.
-
-    Token layout: keys are ids ``0..keys-1``, values ``keys..keys+values-1``. The sequence is
-    ``k1 v1 k2 v2 … kN vN q1 a1 q2 a2 …``; each query is a stored key drawn with replacement (so answering
-    by elimination does not help) and the label at each query position is its value.
-    """
-    queries = queries or pairs
-
-    def make(gen: torch.Generator):
-        k = torch.stack([torch.randperm(keys, generator=gen)[:pairs] for _ in range(batch)])
-        v = torch.randint(keys, keys + values, (batch, pairs), generator=gen)
-        pick = torch.randint(0, pairs, (batch, queries), generator=gen)
-        qk, qv = k.gather(1, pick), v.gather(1, pick)
-        ids = torch.cat([torch.stack([k, v], 2).flatten(1), torch.stack([qk, qv], 2).flatten(1)], 1)
-        targets = torch.full_like(ids, IGNORE)
-        targets[:, 2 * pairs::2] = qv
-        return ids, targets
-
-    return make
-
-
 def copy(batch: int, length: int, vocab: int):
     """Copying: ``length`` random tokens, a separator (id 0), then the same tokens again, each scored.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM
 
 
 def llama(vocab: int, d_model: int, depth: int, heads: int = 4, ff_mult: int = 4, max_len: int = 256,
@@ -19,13 +19,6 @@ def llama(vocab: int, d_model: int, depth: int, heads: int = 4, ff_mult: int = 4
                          max_position_embeddings=max_len, tie_word_embeddings=True, use_cache=False,
                          bos_token_id=None, eos_token_id=None, pad_token_id=None)
     return LlamaForCausalLM(config)
-
-
-def gpt2(vocab: int, d_model: int, depth: int, heads: int = 4, max_len: int = 256, seed: int = 0) -> GPT2LMHeadModel:
-    torch.manual_seed(seed)
-    config = GPT2Config(vocab_size=vocab, n_embd=d_model, n_layer=depth, n_head=heads, n_positions=max_len,
-                        use_cache=False, bos_token_id=None, eos_token_id=None)
-    return GPT2LMHeadModel(config)
 
 
 def looped(model: LlamaForCausalLM, loops: int) -> LlamaForCausalLM:

@@ -70,12 +70,3 @@ def accuracy(model, batch: Batch) -> float:
     ids, targets = batch
     mask = targets != IGNORE
     return (predictions(model, ids)[mask] == targets[mask]).float().mean().item()
-
-
-@torch.no_grad()
-def accuracy_by_position(model, batch: Batch) -> torch.Tensor:
-    """Accuracy at each sequence position (NaN where nothing is scored)."""
-    ids, targets = batch
-    mask = targets != IGNORE
-    hits = (predictions(model, ids) == targets) & mask
-    return hits.sum(0) / mask.sum(0).clamp(min=1) + torch.where(mask.any(0), 0.0, float("nan"))
