@@ -9,27 +9,30 @@ written between inputs.
 from __future__ import annotations
 
 import numpy as np
+import scipy.stats
 import torch
 
 from . import stats, tasks, tiny, train
 from .train import IGNORE
 
 # Input bits are tokens 0/1; written states are 2/3 (their own vocabulary, so the model can tell a state it
-# reads from an input it reads); the filler token is 4.
-STATE_OFFSET, FILLER, VOCAB = 2, 4, 5
+# reads from an input it reads); the filler token is 4. Every sequence opens with a start token, 5: rotary
+# positions are only relative, and without a fixed first token a model has no way to know how many bits
+# it has read, which is what the counting solution to parity needs.
+STATE_OFFSET, FILLER, START, VOCAB = 2, 4, 5, 6
 MODES = ("none", "filler", "cot")
 
 TRACKED = 0.9          # a chain of length k is "tracked" when accuracy at it is at least this (chance: 0.5)
 FIT_MARGIN = 1.5       # one fit must have this many times lower residual error than the other to be preferred
 SOLVES_ALL = 0.9       # CoT "solves every k" when its worst position stays at or above this
 FILLER_GAIN = 2        # filler "helps" when it lengthens the longest tracked chain by this many steps
-DEPTH_GAIN = 2         # depth "matters" when the deepest model tracks this many more steps than one layer
 
 
 def parity_task(batch: int, length: int, mode: str = "none"):
     """Batch maker for ``train.train``: parity of every prefix, laid out for ``mode``.
 
     none:   x0 x1 x2 ...            label y_i at x_i
+    (each layout after the start token, which is not scored)
     filler: x0 . x1 . x2 . ...      label y_i at the filler after x_i (one extra position of compute per step)
     cot:    x0 s0 x1 s1 ...         label y_i at x_i; s_i = y_i is written as a token, so the next step
                                     only has to combine the previous token with the current input
@@ -41,13 +44,15 @@ def parity_task(batch: int, length: int, mode: str = "none"):
     def make(gen: torch.Generator):
         x, y = base(gen)
         if mode == "none":
-            return x, y
-        second = torch.full_like(x, FILLER) if mode == "filler" else y + STATE_OFFSET
-        ids = torch.stack([x, second], 2).flatten(1)
-        targets = torch.full_like(ids, IGNORE)
-        first_scored = 1 if mode == "filler" else 0
-        targets[:, first_scored::2] = y
-        return ids, targets
+            ids, targets = x, y
+        else:
+            second = torch.full_like(x, FILLER) if mode == "filler" else y + STATE_OFFSET
+            ids = torch.stack([x, second], 2).flatten(1)
+            targets = torch.full_like(ids, IGNORE)
+            first_scored = 1 if mode == "filler" else 0
+            targets[:, first_scored::2] = y
+        start = torch.full((len(ids), 1), START)
+        return torch.cat([start, ids], 1), torch.cat([torch.full_like(start, IGNORE), targets], 1)
 
     return make
 
@@ -66,9 +71,9 @@ def accuracy_by_chain(net, length: int, mode: str, samples: int = 512, seed: int
     ids, targets = parity_task(samples, length, mode)(torch.Generator().manual_seed(seed))
     if mode == "cot":
         ids = ids.clone()
-        for i in range(length):
-            guess = train.predictions(net, ids[:, : 2 * i + 1])[:, -1]
-            ids[:, 2 * i + 1] = guess.clamp(0, 1) + STATE_OFFSET
+        for i in range(length):  # input i sits at 1 + 2i, its state at 2 + 2i
+            guess = train.predictions(net, ids[:, : 2 * i + 2])[:, -1]
+            ids[:, 2 * i + 2] = guess.clamp(0, 1) + STATE_OFFSET
     hits = train.predictions(net, ids) == targets
     scored = targets != IGNORE
     return np.array([hits[:, j][scored[:, j]].float().mean().item() for j in range(ids.shape[1]) if scored[:, j].any()])
@@ -100,29 +105,44 @@ def longest_tracked_per_seed(acc: np.ndarray, length: int) -> list[int]:
     return [longest_tracked(row[:length]) for row in acc]
 
 
-def fit_rms(depths, chains, use_log: bool) -> float:
-    """RMS residual (in layers) of the least-squares line depth = a + b*k, or depth = a + b*log2 k."""
-    k = np.log2(chains) if use_log else np.asarray(chains, dtype=float)
-    design = np.stack([np.ones_like(k), k], 1)
-    coef, *_ = np.linalg.lstsq(design, np.asarray(depths, dtype=float), rcond=None)
-    return float(np.sqrt(np.mean((design @ coef - depths) ** 2)))
-
-
 def fit_points(longest: dict[int, list[int]], length: int) -> tuple[np.ndarray, np.ndarray]:
     """(depth, k*) pairs over seeds, without censored ones: k* = length only says "at least length"."""
     pairs = [(d, k) for d, ks in longest.items() for k in ks if 0 < k < length]
     return np.array([p[0] for p in pairs], dtype=float), np.array([p[1] for p in pairs], dtype=float)
 
 
-def which_fit(longest: dict[int, list[int]], length: int, margin: float = FIT_MARGIN) -> tuple[str, float]:
-    """'linear', 'log' or 'indistinguishable', and the RMS ratio linear/log behind it.
+def growth_per_layer(longest: dict[int, list[int]], length: int) -> dict:
+    """Least-squares slope of k* on depth (bits per added layer) with a 95% t-interval; nan if under
+    three uncensored points or a single depth."""
+    depths, chains = fit_points(longest, length)
+    if len(depths) < 3 or len(set(depths)) < 2:
+        return {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": len(depths)}
+    fit = scipy.stats.linregress(depths, chains)
+    half = scipy.stats.t.ppf(0.975, len(depths) - 2) * fit.stderr
+    return {"mean": float(fit.slope), "low": float(fit.slope - half), "high": float(fit.slope + half), "n": len(depths)}
 
-    Fewer than three distinct uncensored chain lengths cannot separate two two-parameter curves.
+
+def fit_rms(depths, chains, use_log: bool) -> float:
+    """RMS residual, in bits of k*, of k* = a + b*depth (depth ∝ k) or log2 k* = a + b*depth (depth ∝ log k)."""
+    depths, chains = np.asarray(depths, dtype=float), np.asarray(chains, dtype=float)
+    b, a = np.polyfit(depths, np.log2(chains) if use_log else chains, 1)
+    fitted = a + b * depths
+    return float(np.sqrt(np.mean(((2 ** fitted if use_log else fitted) - chains) ** 2)))
+
+
+def which_fit(longest: dict[int, list[int]], length: int, margin: float = FIT_MARGIN) -> tuple[str, float]:
+    """'flat', 'linear', 'log' or 'indistinguishable', and the RMS ratio linear/log behind it.
+
+    'flat': the slope of k* on depth has a 95% interval that reaches zero or below, so depth does not
+    lengthen the chain at all and neither growth law applies.
     """
     depths, chains = fit_points(longest, length)
-    if len(set(chains)) < 3:
+    growth = growth_per_layer(longest, length)
+    if np.isnan(growth["mean"]):
         return "indistinguishable", float("nan")
     ratio = fit_rms(depths, chains, False) / max(fit_rms(depths, chains, True), 1e-9)
+    if growth["low"] <= 0:
+        return "flat", ratio
     if ratio >= margin:
         return "log", ratio
     if ratio <= 1 / margin:
@@ -135,25 +155,30 @@ def learned_beyond_trivial(longest: dict[int, list[int]]) -> bool:
     return max(max(ks) for ks in longest.values()) > 1
 
 
-def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: float) -> tuple[str, str]:
+def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: float, growth: dict) -> tuple[str, str]:
     """C5 from the measurements: does depth have to grow with k, and do written states remove that need?
 
-    supported: minimal depth grows linearly with k and writing the states as tokens does not rescue a
-    shallow model. refuted: one layer already tracks every trained k (no depth needed). Otherwise nuanced,
-    with the reason naming which half of the claim the data backs.
+    supported: k* grows linearly with depth (a fixed number of steps per layer) and writing the states as
+    tokens does not rescue a shallow model. refuted: one layer already tracks every trained k (no depth
+    needed). Otherwise nuanced, with the reason naming which half of the claim the data backs.
     """
-    shallow, deep = min(longest), max(longest)
-    gain = np.mean(longest[deep]) - np.mean(longest[shallow])
+    shallow = min(longest)
     cot_solves = cot_worst >= SOLVES_ALL
     if fit == "linear" and not cot_solves:
-        return "supported", f"minimal depth grows linearly with k and chain of thought does not rescue {shallow} layer"
+        return "supported", (f"k* grows linearly with depth ({growth['mean']:+.1f} bits per layer) and chain of "
+                             f"thought does not rescue {shallow} layer")
     if min(longest[shallow]) >= length:
         return "refuted", f"{shallow} layer already tracks every chain up to k = {length}: no extra depth is needed"
-    depth_part = (f"depth {deep} tracks {gain:.1f} more steps than depth {shallow}" if gain >= DEPTH_GAIN
-                  else f"depth {deep} tracks only {gain:.1f} more steps than depth {shallow}")
     cot_part = ("a 1-layer model that writes its state as tokens tracks every k" if cot_solves
                 else "writing the state as tokens did not make one layer track every k")
     if not learned_beyond_trivial(longest):
         return "nuanced", (f"no depth learned to track the parity beyond k = 1 within the training budget, so how "
                            f"depth must grow with k is not measured here; {cot_part}")
-    return "nuanced", f"{depth_part}; growth fits {fit}; {cot_part}"
+    one_layer = float(np.mean(longest[shallow]))
+    depth_part = (f"{shallow} layer already tracks {one_layer:.1f} steps, not one; each added layer changes that by "
+                  f"{growth['mean']:+.1f} bits (95% CI {growth['low']:+.1f} to {growth['high']:+.1f})")
+    law = {"flat": "depth is not what limits the chain here",
+           "linear": "a linear growth, as the author's picture predicts",
+           "log": "an exponential growth of k* with depth, the shortcut picture",
+           "indistinguishable": "too few points to tell linear from logarithmic growth"}[fit]
+    return "nuanced", f"{depth_part}: {law}; {cot_part}"

@@ -1,7 +1,7 @@
 """Synthetic tasks shared by several chapters, each a batch maker for ``train.train``.
 
-Every task labels many positions per sequence: ``shared/``-style measurements showed that dense
-supervision is what lets tiny models learn in CPU minutes (a single scored token per sequence does not).
+Every task labels many positions per sequence: dense supervision is what lets tiny models learn in CPU
+minutes (a single scored token per sequence does not).
 """
 from __future__ import annotations
 

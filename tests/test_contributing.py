@@ -62,7 +62,7 @@ def test_broken_chapter_fails_the_linter_with_file_line_and_fix(repo):
     path = scaffold.new_chapter("broken", "C1", "Broken", root=repo)
     text = path.read_text()
     text = text.replace("## Limitations\n", "")
-    text = text.replace("The measured mean is", "The measured mean is 0.73, and")
+    text = text.replace("The measured mean is", "The measured mean is 0.73 (a 95% CI is a choice, not a result), and")
     text = text.replace(":alt: Describe what the figure shows for a reader who cannot see it.\n", "")
     text = text.replace("A caption that states the finding.", "A caption {cite:p}`nobody2099`.")
     path.write_text(text)
@@ -70,6 +70,7 @@ def test_broken_chapter_fails_the_linter_with_file_line_and_fix(repo):
     messages = "\n".join(map(str, problems))
     assert "no `## …limitation…` section" in messages
     assert "number `0.73` typed into the prose" in messages
+    assert "`95%`" not in messages
     assert "figure without alt text" in messages
     assert "citation key `nobody2099`" in messages
     typed = next(p for p in problems if "0.73" in p.message)

@@ -7,7 +7,10 @@ from deepenough.train import IGNORE
 
 
 def batch(mode, length=6, size=8):
-    return serial.parity_task(size, length, mode)(torch.Generator().manual_seed(0))
+    """The layout after the start token, which every sequence opens with and which is never scored."""
+    ids, targets = serial.parity_task(size, length, mode)(torch.Generator().manual_seed(0))
+    assert (ids[:, 0] == serial.START).all() and (targets[:, 0] == IGNORE).all()
+    return ids[:, 1:], targets[:, 1:]
 
 
 def test_plain_labels_are_prefix_parity():
@@ -56,17 +59,37 @@ def test_fit_prefers_log_for_exponential_chains_and_linear_for_linear_ones():
 
 
 def test_fit_drops_censored_chains_and_refuses_too_few_points():
-    # only two distinct uncensored values remain once k* = length is dropped
-    assert serial.which_fit({1: [2, 2], 2: [5, 5], 3: [16, 16]}, length=16)[0] == "indistinguishable"
+    # only two uncensored points remain once k* = length is dropped
+    assert serial.which_fit({1: [2], 2: [5], 3: [16, 16]}, length=16)[0] == "indistinguishable"
+
+
+def test_fit_is_flat_when_depth_does_not_lengthen_the_chain():
+    noisy = {1: [7, 9], 2: [13, 2], 4: [5, 11], 6: [13, 10]}
+    growth = serial.growth_per_layer(noisy, length=16)
+    assert growth["low"] <= 0 <= growth["high"]
+    assert serial.which_fit(noisy, length=16)[0] == "flat"
+
+
+def test_growth_per_layer_recovers_a_known_slope():
+    growth = serial.growth_per_layer({1: [3, 3], 2: [5, 5], 3: [7, 7], 4: [9, 9]}, length=32)
+    assert growth["mean"] == pytest.approx(2.0) and growth["low"] == pytest.approx(2.0)
 
 
 def test_verdict_branches():
     grows = {1: [2, 2], 2: [3, 3], 4: [5, 5], 6: [7, 7]}
-    assert serial.c5_verdict("linear", grows, 16, cot_worst=0.6)[0] == "supported"
-    assert serial.c5_verdict("linear", grows, 16, cot_worst=1.0)[0] == "nuanced"
-    assert serial.c5_verdict("log", {1: [16, 16], 2: [16, 16]}, 16, cot_worst=1.0)[0] == "refuted"
-    verdict, reason = serial.c5_verdict("indistinguishable", grows, 16, cot_worst=0.95)
+    growth = serial.growth_per_layer(grows, 16)
+    assert serial.c5_verdict("linear", grows, 16, cot_worst=0.6, growth=growth)[0] == "supported"
+    assert serial.c5_verdict("linear", grows, 16, cot_worst=1.0, growth=growth)[0] == "nuanced"
+    assert serial.c5_verdict("log", {1: [16, 16], 2: [16, 16]}, 16, cot_worst=1.0, growth=growth)[0] == "refuted"
+    verdict, reason = serial.c5_verdict("indistinguishable", grows, 16, cot_worst=0.95, growth=growth)
     assert verdict == "nuanced" and "tracks every k" in reason
+
+
+def test_flat_verdict_names_the_one_layer_chain_and_the_slope():
+    noisy = {1: [7, 9], 2: [13, 2], 4: [5, 11], 6: [13, 10]}
+    verdict, reason = serial.c5_verdict("flat", noisy, 16, cot_worst=1.0, growth=serial.growth_per_layer(noisy, 16))
+    assert verdict == "nuanced"
+    assert "already tracks 8.0 steps" in reason and "not what limits" in reason
 
 
 def test_sweep_is_reproducible_and_shaped_by_seed():
@@ -80,5 +103,6 @@ def test_sweep_is_reproducible_and_shaped_by_seed():
 def test_verdict_says_so_when_no_depth_learned_beyond_the_first_bit():
     longest = {1: [1, 1], 2: [1, 1], 6: [1, 1]}
     assert not serial.learned_beyond_trivial(longest)
-    ruling, reason = serial.c5_verdict("indistinguishable", longest, 8, cot_worst=1.0)
+    ruling, reason = serial.c5_verdict("indistinguishable", longest, 8, cot_worst=1.0,
+                                       growth=serial.growth_per_layer(longest, 8))
     assert ruling == "nuanced" and "not measured" in reason and "more steps" not in reason
