@@ -81,10 +81,16 @@ def test_small_model_memorises_a_small_table():
 
 def test_cheapest_reaching_picks_the_cheapest_shape_over_target():
     a, b, c = shapes.Shape(1, 8), shapes.Shape(2, 8), shapes.Shape(4, 8)
-    acc = {a: {"mean": 0.6}, b: {"mean": 0.8}, c: {"mean": 0.95}}
+    acc = {a: {"mean": 0.6, "low": 0.55}, b: {"mean": 0.8, "low": 0.75}, c: {"mean": 0.95, "low": 0.9}}
     flops = {a: 10.0, b: 20.0, c: 40.0}
     assert shapes.cheapest_reaching([a, b, c], acc, flops, target=0.7) == 20.0
     assert math.isinf(shapes.cheapest_reaching([a], acc, flops, target=0.7))
+
+
+def test_a_mean_over_the_target_with_an_interval_below_it_does_not_count():
+    a, b = shapes.Shape(1, 8), shapes.Shape(2, 8)
+    acc = {a: {"mean": 0.8, "low": 0.3}, b: {"mean": 0.9, "low": 0.8}}
+    assert shapes.cheapest_reaching([a, b], acc, {a: 10.0, b: 20.0}, target=0.7) == 20.0
 
 
 def test_storage_spread():
@@ -98,10 +104,27 @@ def ci(mean, half):
 
 
 def test_c7_verdict_logic():
-    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.60, 0.02), 0.1)[0] == "refuted"      # gain too small
-    assert shapes.c7_verdict(ci(0.55, 0.20), ci(0.80, 0.20), 0.1)[0] == "refuted"      # intervals overlap
-    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.85, 0.02), 0.1)[0] == "supported"    # width buys nothing
-    assert shapes.c7_verdict(ci(0.55, 0.02), ci(0.85, 0.02), 0.6)[0] == "nuanced"      # width buys storage
+    assert shapes.c7_verdict(ci(0.03, 0.02), ci(0.1, 0.05))[0] == "refuted"       # a real gain is ruled out
+    ruling, reason = shapes.c7_verdict(ci(0.05, 0.6), ci(0.1, 0.05))              # seeds disagree
+    assert ruling == "nuanced" and reason.startswith("inconclusive")
+    assert shapes.c7_verdict(ci(0.3, 0.05), ci(0.1, 0.05))[0] == "supported"     # width buys little
+    assert shapes.c7_verdict(ci(0.3, 0.05), ci(0.6, 0.1))[0] == "nuanced"        # width buys storage
+    # a large spread in depth's favour is not "width buys storage"
+    assert shapes.c7_verdict(ci(0.3, 0.05), ci(-0.6, 0.1))[0] == "supported"
+    # a large but unreliable width advantage is not either
+    assert shapes.c7_verdict(ci(0.3, 0.05), ci(0.3, 0.5))[0] == "supported"
+
+
+def test_route_target_always_asks_for_an_improvement_on_the_start():
+    assert shapes.route_target(0.5) == shapes.TARGET_ACCURACY
+    assert shapes.route_target(0.8) == pytest.approx(0.8 + shapes.SERIAL_GAIN)
+    assert shapes.route_target(0.95) == 0.99
+
+
+def test_width_advantage_is_relative_and_signed():
+    assert shapes.width_advantage(0.2, 0.1) == pytest.approx(0.5)
+    assert shapes.width_advantage(0.1, 0.2) == pytest.approx(-0.5)
+    assert shapes.width_advantage(0.0, 0.0) == 0.0
 
 
 def test_c10_verdict_logic_and_untestable_plateau():
@@ -119,9 +142,12 @@ def test_levine_threshold():
 
 
 def test_c7_does_not_read_a_storage_spread_made_of_noise():
-    shallow, deep = {"mean": 0.55, "low": 0.5, "high": 0.6}, {"mean": 0.8, "low": 0.75, "high": 0.85}
     noise = [{"mean": 0.003, "low": -0.02, "high": 0.03}, {"mean": 0.007, "low": -0.07, "high": 0.08}]
     assert not shapes.storage_measured(noise)
-    ruling, reason = shapes.c7_verdict(shallow, deep, spread=0.77, measured=False)
+    ruling, reason = shapes.c7_verdict(ci(0.3, 0.05), ci(0.77, 0.1), measured=False)
     assert ruling == "nuanced" and "not decided" in reason and "77%" not in reason
     assert shapes.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}])
+
+
+def test_storage_that_fills_the_table_is_not_a_measurement_of_shape():
+    assert not shapes.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}, {"mean": 0.97, "low": 0.95, "high": 0.99}])
