@@ -12,7 +12,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from . import stats, tasks, tiny, train
+from . import tasks, tiny, train
 from .train import IGNORE
 
 # Input bits are tokens 0/1; written states are 2/3 (their own vocabulary, so the model can tell a state it
@@ -32,10 +32,11 @@ def parity_task(batch: int, length: int, mode: str = "none"):
     """Batch maker for ``train.train``: parity of every prefix, laid out for ``mode``.
 
     none:   x0 x1 x2 ...            label y_i at x_i
-    (each layout after the start token, which is not scored)
     filler: x0 . x1 . x2 . ...      label y_i at the filler after x_i (one extra position of compute per step)
     cot:    x0 s0 x1 s1 ...         label y_i at x_i; s_i = y_i is written as a token, so the next step
                                     only has to combine the previous token with the current input
+
+    Each layout follows the start token, which is not scored.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
