@@ -58,6 +58,11 @@ def logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
     return out if isinstance(out, torch.Tensor) else out.logits
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where the model's weights live (the CPU for a model without any)."""
+    return next(model.parameters(), torch.zeros(0)).device
+
+
 def count_params(model: nn.Module, embeddings: bool = True) -> int:
     """Distinct parameters (a tied or looped weight counts once)."""
     params = {id(p): p for p in model.parameters()}

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .tiny import logits
+from .tiny import device_of, logits
 
 IGNORE = -100
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -31,17 +31,20 @@ def loss_fn(model, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, seed: int = 0, lr: float = 1e-3,
           weight_decay: float = 0.0, warmup: int = 50, log_every: int = 25, target_loss: float | None = None) -> TrainLog:
-    """AdamW with linear warm-up then cosine decay; stops early once the logged loss is under ``target_loss``."""
+    """AdamW with linear warm-up then cosine decay; stops early once the logged loss is under ``target_loss``.
+
+    Batches are made on the CPU (so a seed gives the same data everywhere) and moved to the model's device."""
     import time
 
     gen = torch.Generator().manual_seed(seed)
+    device = device_of(model)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * s / steps)).item()))
     log, start = TrainLog(), time.perf_counter()
     model.train()
     for step in range(steps):
-        ids, targets = make_batch(gen)
+        ids, targets = (t.to(device) for t in make_batch(gen))
         loss = loss_fn(model, ids, targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -61,7 +64,7 @@ def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, see
 @torch.no_grad()
 def predictions(model, ids: torch.Tensor) -> torch.Tensor:
     model.eval()
-    return logits(model, ids).argmax(-1)
+    return logits(model, ids.to(device_of(model))).argmax(-1).cpu()
 
 
 @torch.no_grad()

@@ -64,27 +64,49 @@ def test_known_joke_reference_is_offline_and_non_empty():
                                known["classic"])
 
 
-def test_pun_world_has_one_answer_holding_both_setups():
-    ids, targets = jokes.pun_world(16)(torch.Generator().manual_seed(0))
-    assert ids.shape == targets.shape == (16, jokes.SEQ_LEN)
-    for row, target in zip(ids, targets):
-        facts = row[:3 * jokes.FACTS].reshape(jokes.FACTS, 3)
-        assert len({tuple(sorted(f[:2].tolist())) for f in facts}) == jokes.FACTS  # distinct sense pairs
-        scored = (target != train.IGNORE).nonzero().squeeze(1)
-        assert len(scored) == jokes.QUERIES
-        for pos in scored:
-            a1, a2 = row[pos - 1].item(), row[pos].item()
-            holders = [f[2].item() for f in facts if {a1, a2} == set(f[:2].tolist())]
-            assert holders == [target[pos].item()] == [row[pos + 1].item()]  # scored where w is predicted
+def test_pun_world_gives_every_setup_one_punchline_and_holds_out_one_setup_of_a_third_of_words():
+    world = jokes.make_world(seed=0)
+    assert len(world.senses) == jokes.WORDS
+    trained, new = world.setups(new=False), world.setups(new=True)
+    setups = [(a, b) for a, b, _ in trained + new]
+    assert len(setups) == len(set(setups)) == 6 * jokes.WORDS  # three pairs per word, both orders, none shared
+    assert len(new) == 2 * (jokes.WORDS // 3)
+    for a, b, w in new:
+        assert {a, b} <= set(world.senses[w])
+        assert w in {word for _, _, word in trained}  # a new joke's punchline was a trained answer
 
 
-def test_one_link_baseline_on_a_constructed_world():
-    # facts: (0,1)->w8, (0,2)->w9, (3,4)->w10, (5,6)->w11, (5,7)->w12; queries on a1 = 0 (two holders) and 3 (one)
-    facts = [0, 1, 8, 0, 2, 9, 3, 4, 10, 5, 6, 11, 5, 7, 12]
-    ask = jokes.ASK
-    queries = [ask, 0, 1, 8, ask, 3, 4, 10, ask, 0, 2, 9, ask, 3, 4, 10]
-    ids = torch.tensor([facts + queries])
-    assert jokes.one_link_baseline(ids) == pytest.approx((0.5 + 1 + 0.5 + 1) / 4)
+def test_scratchpad_checks_the_words_of_the_first_setup_until_one_holds_the_second():
+    world = jokes.PunWorld(senses=((0, 1, 2), (0, 3, 4), (0, 5, 6)), held_out=frozenset())
+    ids, targets = jokes.encode(world, [(0, 3, 1)], think=True)
+    w0, w1 = jokes.SENSES, jokes.SENSES + 1
+    assert ids[0].tolist() == [jokes.ASK, 0, 3, jokes.THINK, w0, 1, 2, jokes.NO, w1, 3, 4, jokes.YES, jokes.ANSWER, w1]
+    assert targets[0].tolist() == [train.IGNORE] * 3 + ids[0, 4:].tolist() + [train.IGNORE]  # next token, from THINK on
+    direct, direct_targets = jokes.encode(world, [(0, 3, 1)], think=False)
+    assert direct[0].tolist() == [jokes.ASK, 0, 3, jokes.ANSWER, w1]
+    assert direct_targets[0].tolist() == [train.IGNORE] * 3 + [w1, train.IGNORE]
+
+
+def test_one_link_baseline_is_one_over_the_words_holding_the_first_setup():
+    world = jokes.PunWorld(senses=((0, 1, 2), (0, 3, 4), (1, 3, 5)), held_out=frozenset())
+    assert jokes.one_link_baseline(world, [(0, 1, 0), (2, 0, 0)]) == pytest.approx((1 / 2 + 1) / 2)
+
+
+def test_a_model_that_copies_the_scratchpad_is_scored_right_and_counted_by_tokens():
+    world = jokes.make_world(seed=1)
+    setups = world.setups(new=True)
+    ids, _ = jokes.encode(world, setups, think=True)
+
+    class Oracle(torch.nn.Module):  # predicts the next token of the true scratchpad
+        def forward(self, x):
+            out = torch.full((*x.shape, jokes.VOCAB), -1e9)
+            nxt = torch.cat([ids, torch.full((len(ids), 1), jokes.PAD)], 1)[:, 1:x.shape[1] + 1]
+            return out.scatter(2, nxt[..., None], 0.0)
+
+    result = jokes.answer_with_scratchpad(Oracle(), world, setups)
+    assert result["accuracy"] == 1.0
+    lengths = [len(jokes.scratchpad(world, a, b)) + 2 for a, b, _ in setups]
+    assert result["tokens"] == pytest.approx(sum(lengths) / len(lengths))
 
 
 def test_best_of_n_is_exact_and_monotone():
@@ -100,11 +122,12 @@ def test_luck_at_equal_compute_uses_the_affordable_number_of_samples():
     assert jokes.luck_at_equal_compute({"flops": 50.0}, shallow) == pytest.approx(0.5)
 
 
-def test_looped_route_shares_one_block():
+def test_routes_share_a_width_and_the_looped_block_counts_its_passes():
     models = jokes.route_models(seed=0, d_model=16, loops=3, depths=(1, 2))
     looped, one = models["1 block x 3 loops"], models["depth 1"]
     assert sum(p.numel() for p in looped.parameters()) == sum(p.numel() for p in one.parameters())
-    assert jokes.flops_per_answer(looped) > 2.5 * jokes.flops_per_answer(one)
+    assert jokes.flops_per_answer(looped, 1) > 2.5 * jokes.flops_per_answer(one, 1)
+    assert jokes.flops_per_answer(one, 8) > 8 * jokes.flops_per_answer(one, 1)  # longer context per token
 
 
 @pytest.mark.parametrize("shares, case", [
@@ -135,8 +158,8 @@ def test_repeated_share_counts_only_jokes_told_twice_or_more():
     assert jokes.repeated_share([30, 5, 1, 1], 37) == pytest.approx(35 / 37)
 
 
-def test_compute_comparison_is_undecided_when_no_route_learned():
-    assert not jokes.route_learned({"mean": 0.2, "low": 0.19, "high": 0.21}, baseline=0.18)
-    assert jokes.route_learned({"mean": 0.6, "low": 0.5, "high": 0.7}, baseline=0.2)
-    assert jokes.c9_verdict("not clever", True, learned=False) == "nuanced"
-    assert jokes.c9_verdict("none of the three", False, learned=False) == "nuanced"
+def test_compute_comparison_is_undecided_when_nothing_beats_the_baseline():
+    assert not jokes.beats_baseline({"mean": 0.2, "low": 0.19, "high": 0.21}, baseline=0.18)
+    assert jokes.beats_baseline({"mean": 0.6, "low": 0.5, "high": 0.7}, baseline=0.2)
+    assert jokes.c9_verdict("not clever", True, informative=False) == "nuanced"
+    assert jokes.c9_verdict("none of the three", False, informative=False) == "nuanced"
