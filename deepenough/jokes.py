@@ -291,10 +291,14 @@ def best_of_n(p_correct: torch.Tensor, n: int) -> float:
     return (1 - (1 - p_correct) ** n).mean().item()
 
 
+def affordable_samples(route: dict, shallow: dict) -> int:
+    """The largest number of shallow samples whose FLOPs do not exceed the route's (at least one)."""
+    return max(1, int(route["flops"] // shallow["flops"]))
+
+
 def luck_at_equal_compute(route: dict, shallow: dict) -> float:
-    """Best-of-n success of the shallow model with the largest n whose FLOPs do not exceed the route's."""
-    n = max(1, int(route["flops"] // shallow["flops"]))
-    return best_of_n(shallow["p_correct"], n)
+    """Best-of-n success of the shallow model with as many samples as the route's FLOPs buy."""
+    return best_of_n(shallow["p_correct"], affordable_samples(route, shallow))
 
 
 # --- Verdict ------------------------------------------------------------------------------------------

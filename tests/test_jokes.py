@@ -120,6 +120,8 @@ def test_luck_at_equal_compute_uses_the_affordable_number_of_samples():
     shallow = {"flops": 100.0, "p_correct": torch.tensor([0.5])}
     assert jokes.luck_at_equal_compute({"flops": 399.0}, shallow) == pytest.approx(1 - 0.5 ** 3)
     assert jokes.luck_at_equal_compute({"flops": 50.0}, shallow) == pytest.approx(0.5)
+    assert jokes.affordable_samples({"flops": 399.0}, shallow) == 3
+    assert jokes.affordable_samples({"flops": 50.0}, shallow) == 1
 
 
 def test_routes_share_a_width_and_the_looped_block_counts_its_passes():
