@@ -19,4 +19,4 @@ if ! command -v chromium >/dev/null; then
     $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-"$VENV/bin/python" -c "from deepenough import smollm; print('model cache:', smollm.ensure_converted())"
+"$VENV/bin/python" -c "from deepenough.lab import smollm; print('model cache:', smollm.ensure_converted())"

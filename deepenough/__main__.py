@@ -3,8 +3,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import lint as lint_module
-from . import runner, scaffold, verdict_diff
+from .machinery import diff as verdict_diff
+from .machinery import lint as lint_module
+from .machinery import paths, runner, scaffold
 
 
 def main(argv=None) -> int:

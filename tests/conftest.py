@@ -2,7 +2,7 @@
 every chapter, book and browser test reads what that produced."""
 import pytest
 
-from deepenough import runner
+from deepenough.machinery import runner
 
 
 @pytest.fixture(scope="session")

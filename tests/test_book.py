@@ -1,9 +1,9 @@
 """The HTML book builds with warnings as errors, and its summary pages hold what they promise."""
-from deepenough import ledger
+from deepenough.machinery import ledger
 
 
 def test_book_builds_with_every_page(built_book):
-    from deepenough import runner
+    from deepenough.machinery import runner
 
     for page in runner.toc_files():
         assert (built_book / page.relative_to(runner.ROOT).with_suffix(".html")).exists(), page

@@ -8,7 +8,7 @@ import sys
 import pytest
 from playwright.sync_api import sync_playwright
 
-from deepenough import runner
+from deepenough.machinery import runner
 
 # The Jupyter Book 1.x theme logs these on every page, with or without our content.
 THEME_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode", "favicon.ico")

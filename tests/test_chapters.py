@@ -3,7 +3,7 @@ within its time budget, and reach the verdicts it declares. A flipped verdict fa
 the chapter's own reason."""
 import pytest
 
-from deepenough import results, runner
+from deepenough.machinery import results, runner
 
 NOTEBOOKS = runner.notebooks()
 CHAPTERS = [name for name, path in NOTEBOOKS.items() if not runner.meta(path).get("summary")]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from deepenough import runner
+from deepenough.machinery import runner
 
 DEBATE = Path(__file__).resolve().parents[2] / "shared" / "debate"
 PAGES = [p for p in runner.toc_files() if p.suffix == ".md"]

@@ -18,10 +18,10 @@ from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from . import stats
+from ..lab import stats
+from ..machinery import paths
 
-DATA = Path(__file__).with_name("data")
-POLITICAL_CSV = DATA / "political.csv"
+POLITICAL_CSV = paths.chapter_data("information_lost") / "political.csv"
 # Appended to every labelled text; identical tokens in both classes, so whatever a probe reads at these
 # positions was carried there from the topic sentence by attention.
 SUFFIX = " People kept talking about it for the rest of the day."

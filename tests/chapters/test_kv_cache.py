@@ -1,9 +1,9 @@
-"""Unit tests for deepenough/kvcache.py on a tiny random Llama (no SmolLM2 load) and constructed inputs."""
+"""Unit tests for deepenough/kv_cache.py on a tiny random Llama (no SmolLM2 load) and constructed inputs."""
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from deepenough import kvcache
+from deepenough.chapters import kv_cache
 
 SMOLLM2 = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                       num_attention_heads=9, num_key_value_heads=3)
@@ -35,10 +35,10 @@ def ids():
 
 
 def test_cached_and_recomputed_rows_line_up_and_agree_in_float64(tiny64, ids):
-    cached = kvcache.cached_logits(tiny64, ids, prefill=5)
-    recomputed = kvcache.recomputed_logits(tiny64, ids, prefill=5)
+    cached = kv_cache.cached_logits(tiny64, ids, prefill=5)
+    recomputed = kv_cache.recomputed_logits(tiny64, ids, prefill=5)
     assert cached.shape == recomputed.shape == (20 - 5 + 1, 64)
-    assert kvcache.relative_difference(cached, recomputed) < kvcache.THEORY_RELATIVE_TOLERANCE
+    assert kv_cache.relative_difference(cached, recomputed) < kv_cache.THEORY_RELATIVE_TOLERANCE
     # the last row predicts the token after the whole sequence
     full = tiny64(ids, use_cache=False).logits[0, -1]
     assert torch.allclose(cached[-1], full, rtol=0, atol=1e-12)
@@ -46,14 +46,14 @@ def test_cached_and_recomputed_rows_line_up_and_agree_in_float64(tiny64, ids):
 
 def test_a_wrong_cache_is_caught_by_the_tolerance(tiny64, ids):
     """Feeding the steps with shifted positions (a real bug) must exceed the float64 tolerance."""
-    recomputed = kvcache.recomputed_logits(tiny64, ids, prefill=5)
+    recomputed = kv_cache.recomputed_logits(tiny64, ids, prefill=5)
     with torch.no_grad():
         shifted = tiny64(ids, position_ids=torch.arange(1, 21)[None], use_cache=False).logits[0, 4:]
-    assert kvcache.relative_difference(shifted, recomputed) > kvcache.THEORY_RELATIVE_TOLERANCE
+    assert kv_cache.relative_difference(shifted, recomputed) > kv_cache.THEORY_RELATIVE_TOLERANCE
 
 
 def test_greedy_in_float64_never_forks(tiny64, ids):
-    result = kvcache.greedy_until_fork(tiny64, ids[:, :6], new_tokens=8)
+    result = kv_cache.greedy_until_fork(tiny64, ids[:, :6], new_tokens=8)
     assert result["fork"] is None and result["fork_gap"] is None
     assert len(result["differences"]) == len(result["gaps"]) == 8
     assert max(result["differences"]) < 1e-10
@@ -61,7 +61,7 @@ def test_greedy_in_float64_never_forks(tiny64, ids):
 
 
 def test_shape_changes_without_cache_are_rounding_and_reruns_are_identical(tiny64):
-    worst = kvcache.shape_changes(tiny64, CharTokenizer(), ["a short one", "a longer prompt here", "mid size"])
+    worst = kv_cache.shape_changes(tiny64, CharTokenizer(), ["a short one", "a longer prompt here", "mid size"])
     assert set(worst) == {"batch", "length", "chunks", "rerun", "cache"}
     assert worst["rerun"] == 0.0
     assert all(value < 1e-10 for value in worst.values())
@@ -70,48 +70,48 @@ def test_shape_changes_without_cache_are_rounding_and_reruns_are_identical(tiny6
 def test_float32_cache_differs_only_by_rounding():
     model = tiny(torch.float32)
     ids = torch.randint(1, 64, (1, 16), generator=torch.Generator().manual_seed(5))
-    difference = kvcache.relative_difference(kvcache.cached_logits(model, ids, 4), kvcache.recomputed_logits(model, ids, 4))
+    difference = kv_cache.relative_difference(kv_cache.cached_logits(model, ids, 4), kv_cache.recomputed_logits(model, ids, 4))
     assert difference < 1e-4
 
 
 def test_cache_memory_matches_the_formula(tiny64, ids):
     cache = tiny64(ids, use_cache=True).cache
-    assert kvcache.cache_bytes(cache) == 20 * kvcache.predicted_cache_bytes_per_token(tiny64.config, 8)
-    assert kvcache.predicted_cache_bytes_per_token(SMOLLM2, 4) == 2 * 30 * 3 * 64 * 4
+    assert kv_cache.cache_bytes(cache) == 20 * kv_cache.predicted_cache_bytes_per_token(tiny64.config, 8)
+    assert kv_cache.predicted_cache_bytes_per_token(SMOLLM2, 4) == 2 * 30 * 3 * 64 * 4
 
 
 def test_matmul_parameters_counts_the_real_linear_weights(tiny64):
     linear = sum(m.weight.numel() for m in tiny64.modules() if isinstance(m, torch.nn.Linear))
-    assert kvcache.matmul_parameters(tiny64.config) == linear
+    assert kv_cache.matmul_parameters(tiny64.config) == linear
 
 
 def test_flops_cached_linear_recompute_quadratic():
-    assert kvcache.token_flops(SMOLLM2, 200) - kvcache.token_flops(SMOLLM2, 100) == pytest.approx(
-        kvcache.token_flops(SMOLLM2, 300) - kvcache.token_flops(SMOLLM2, 200))
-    assert kvcache.step_flops(SMOLLM2, 1, cached=False) == kvcache.step_flops(SMOLLM2, 1, cached=True)
-    ratio = [kvcache.step_flops(SMOLLM2, n, False) / kvcache.step_flops(SMOLLM2, n, True) for n in (10, 100, 1000)]
+    assert kv_cache.token_flops(SMOLLM2, 200) - kv_cache.token_flops(SMOLLM2, 100) == pytest.approx(
+        kv_cache.token_flops(SMOLLM2, 300) - kv_cache.token_flops(SMOLLM2, 200))
+    assert kv_cache.step_flops(SMOLLM2, 1, cached=False) == kv_cache.step_flops(SMOLLM2, 1, cached=True)
+    ratio = [kv_cache.step_flops(SMOLLM2, n, False) / kv_cache.step_flops(SMOLLM2, n, True) for n in (10, 100, 1000)]
     assert ratio[0] < ratio[1] < ratio[2] and ratio[2] > 500
 
 
 def test_time_per_token_leaves_the_cache_as_it_found_it(tiny64):
-    times = kvcache.time_per_token(tiny64, length=12, cached=True, repeats=3, seed=0)
+    times = kv_cache.time_per_token(tiny64, length=12, cached=True, repeats=3, seed=0)
     assert len(times) == 3 and all(t > 0 for t in times)
 
 
 def test_fit_cost_model_recovers_overhead_and_throughput():
     flops = [1e9, 2e9, 5e9, 1e10]
     seconds = [0.01 + f / 1e11 for f in flops]
-    overhead, throughput = kvcache.fit_cost_model(flops, seconds)
+    overhead, throughput = kv_cache.fit_cost_model(flops, seconds)
     assert overhead == pytest.approx(0.01) and throughput == pytest.approx(1e11)
 
 
 def test_noise_and_rounding_forks():
-    assert kvcache.noise_level([]) == 0.0
-    noise = kvcache.noise_level(list(range(101)))
+    assert kv_cache.noise_level([]) == 0.0
+    noise = kv_cache.noise_level(list(range(101)))
     assert noise == pytest.approx(99.0)
-    assert kvcache.forks_are_rounding([], noise)
-    assert kvcache.forks_are_rounding([kvcache.ROUNDING_GAP_FACTOR * noise], noise)
-    assert not kvcache.forks_are_rounding([0.1, kvcache.ROUNDING_GAP_FACTOR * noise * 1.01], noise)
+    assert kv_cache.forks_are_rounding([], noise)
+    assert kv_cache.forks_are_rounding([kv_cache.ROUNDING_GAP_FACTOR * noise], noise)
+    assert not kv_cache.forks_are_rounding([0.1, kv_cache.ROUNDING_GAP_FACTOR * noise * 1.01], noise)
 
 
 @pytest.mark.parametrize("relative, exact, rounding, like_shape, reruns, expected", [
@@ -123,18 +123,18 @@ def test_noise_and_rounding_forks():
     (1e-6, True, True, True, True, "refuted"),
 ])
 def test_c1_verdict(relative, exact, rounding, like_shape, reruns, expected):
-    assert kvcache.c1_verdict(relative, exact, rounding, like_shape, reruns) == expected
+    assert kv_cache.c1_verdict(relative, exact, rounding, like_shape, reruns) == expected
 
 
 def test_cache_like_shape_change():
     base = {"batch": 1e-5, "length": 2e-5, "chunks": 0.0, "rerun": 0.0}
-    assert kvcache.cache_like_shape_change({**base, "cache": 3e-5})
-    assert kvcache.cache_like_shape_change({**base, "cache": kvcache.SAME_SCALE_FACTOR * 2e-5})
-    assert not kvcache.cache_like_shape_change({**base, "cache": 1.0})
+    assert kv_cache.cache_like_shape_change({**base, "cache": 3e-5})
+    assert kv_cache.cache_like_shape_change({**base, "cache": kv_cache.SAME_SCALE_FACTOR * 2e-5})
+    assert not kv_cache.cache_like_shape_change({**base, "cache": 1.0})
 
 
 def test_prompts_are_seeded_distinct_and_short():
-    first, again, other = kvcache.prompts(5, 0), kvcache.prompts(5, 0), kvcache.prompts(5, 1)
+    first, again, other = kv_cache.prompts(5, 0), kv_cache.prompts(5, 0), kv_cache.prompts(5, 1)
     assert first == again and first != other
     assert len(set(first)) == 5
-    assert all(len(p.split()) <= kvcache.PROMPT_WORDS for p in first)
+    assert all(len(p.split()) <= kv_cache.PROMPT_WORDS for p in first)

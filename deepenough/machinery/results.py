@@ -15,13 +15,16 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 import jsonschema
 
-VERDICTS = ("supported", "refuted", "nuanced", "not testable here")
+from ..lab.smollm import GGUF_NAME, GGUF_SHA256, PACKAGE
+from . import paths
+
+VERDICTS = ("supported", "refuted", "nuanced", "inconclusive", "not testable here")
 PROFILES = ("quick", "full")
-SCHEMA = json.loads((Path(__file__).with_name("results.schema.json")).read_text())
-ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = json.loads(paths.SCHEMA.read_text())
 TRACKED_PACKAGES = ("torch", "transformers", "numpy", "scipy", "scikit-learn", "papermill", "jupyter-book")
 
 
@@ -30,11 +33,17 @@ def measurement(stat: dict, unit: str = "", what: str = "") -> dict:
     return {**stat, "unit": unit, "what": what}
 
 
-def verdict(claim: str, verdict: str, reason: str, key: str | None = None) -> dict:
+class Ruling(NamedTuple):
+    """What every verdict function returns: the verdict and, in plain words, why."""
+    verdict: str
+    reason: str
+
+
+def verdict(claim: str, ruling: Ruling, key: str | None = None) -> dict:
     """One claim's computed verdict; ``key`` names the measurement that decided it."""
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict for {claim} must be one of {VERDICTS}, not {verdict!r}")
-    return {"claim": claim, "verdict": verdict, "reason": reason, "key": key}
+    if ruling.verdict not in VERDICTS:
+        raise ValueError(f"verdict for {claim} must be one of {VERDICTS}, not {ruling.verdict!r}")
+    return {"claim": claim, "verdict": ruling.verdict, "reason": ruling.reason, "key": key}
 
 
 def environment() -> dict:
@@ -55,13 +64,14 @@ def environment() -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": gpu,
+        "model": {"file": GGUF_NAME, "source": f"PyPI package {PACKAGE}", "sha256": GGUF_SHA256},
     }
 
 
 def git_commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
                                capture_output=True, text=True).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except OSError:
@@ -91,12 +101,25 @@ class ChapterRun:
         if profile not in PROFILES:
             raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES}")
         self.chapter, self.profile, self.seed = chapter, profile, int(seed)
-        self.results_dir = Path(results_dir) if results_dir else ROOT / "_build" / "results"
+        self.results_dir = Path(results_dir) if results_dir else paths.RESULTS
         self.started = time.perf_counter()
 
     def pick(self, quick, full):
         """The setting for this run's profile."""
         return quick if self.profile == "quick" else full
+
+    def glue(self, name: str, value) -> None:
+        """Glue ``value`` as ``<chapter>-<name>`` for the page's prose and figures.
+
+        An interval (a dict with mean, low and high) is glued as ``name``, ``name-low`` and ``name-high``.
+        """
+        from myst_nb import glue
+
+        if isinstance(value, dict) and {"mean", "low", "high"} <= value.keys():
+            for suffix, part in (("", "mean"), ("-low", "low"), ("-high", "high")):
+                glue(f"{self.chapter}-{name}{suffix}", value[part], display=False)
+        else:
+            glue(f"{self.chapter}-{name}", value, display=False)
 
     def write(self, verdicts: list[dict], measurements: dict[str, dict], seeds: list[int]) -> Path:
         results = {

@@ -26,7 +26,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 from .results import PROFILES
-from .smollm import GGUF_SHA256
+from ..lab.smollm import GGUF_SHA256
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "deepenough"

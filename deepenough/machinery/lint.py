@@ -12,9 +12,8 @@ from pathlib import Path
 import jupytext
 import yaml
 
-from . import ledger
+from . import ledger, paths
 
-ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
 # Digits that read like a measurement: decimals, percentages, thousands separators, scientific notation.
 RESULT_LIKE = re.compile(r"(?<![\w.{`-])(\d+\.\d+|\d+(?:,\d{3})+|\d+(?:\.\d+)?\s?%|\d+(?:\.\d+)?e-?\d+)(?![\w`])")
@@ -32,7 +31,7 @@ class Problem:
         return f"{self.path}:{self.line}: {self.message} — fix: {self.fix}"
 
 
-def bib_keys(path: Path = ROOT / "references.bib") -> set[str]:
+def bib_keys(path: Path = paths.BIBLIOGRAPHY) -> set[str]:
     return set(re.findall(r"@\w+\{([^,\s]+),", path.read_text())) if path.exists() else set()
 
 
@@ -160,7 +159,7 @@ def paragraphs(numbered_lines):
         yield current
 
 
-def chapter_files(root: Path = ROOT) -> list[Path]:
+def chapter_files(root: Path = paths.ROOT) -> list[Path]:
     from .runner import meta, toc_files
 
     return [p for p in toc_files(root) if (m := meta(p)) and not m.get("summary")]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import paths
+
 PART = "The claims"
 
 
@@ -16,13 +17,13 @@ class ScaffoldError(RuntimeError):
 
 
 def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who: str | None = None,
-                summary: str | None = None, root: Path = ROOT) -> Path:
+                summary: str | None = None, root: Path = paths.ROOT) -> Path:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
         raise ScaffoldError(f"chapter name {name!r} must be lower_snake_case (it names files and glue keys)")
     target = root / "book" / f"{name}.md"
     if target.exists():
         raise ScaffoldError(f"{target.relative_to(root)} already exists; pick another name (nothing was changed)")
-    registry_path = root / "deepenough" / "claims.yml"
+    registry_path = root / paths.CLAIMS.relative_to(paths.ROOT)
     registry = yaml.safe_load(registry_path.read_text())
     if claim not in registry and not (quote and who and summary):
         raise ScaffoldError(f"{claim} is not in the claims registry: give --quote (exact words from the debate), "

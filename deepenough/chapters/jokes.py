@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from . import tiny, train
+from ..lab import tiny, train
+from ..machinery import paths
 
 # --- Part 1: the joke census -------------------------------------------------------------------------
 
@@ -24,7 +25,7 @@ PROMPT = "Tell me a joke."
 TOP_GROUPS = 25  # Jentzsch & Kersting (2023) report the share of the 25 most common jokes
 NEAR_DUPLICATE_OVERLAP = 0.6  # word-bigram overlap coefficient at or above which two texts are one joke
 MIN_BIGRAMS = 3  # texts shorter than this are compared by exact normalised text only
-DATA = Path(__file__).with_name("data")
+DATA = paths.chapter_data("jokes")
 
 FORMATS = ("knock-knock", "what do you call", "why question + answer", "other question + answer",
            "question without answer", "one-liner", "not a joke")

@@ -1,6 +1,6 @@
 from types import SimpleNamespace
 
-from deepenough import anatomy, tiny
+from deepenough.lab import anatomy, tiny
 
 
 def test_serial_depth_of_a_smollm_shaped_config():

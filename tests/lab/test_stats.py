@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deepenough import stats
+from deepenough.lab import stats
 
 
 def test_mean_ci_matches_t_interval():

@@ -3,7 +3,8 @@ import json
 import jsonschema
 import pytest
 
-from deepenough import results, stats
+from deepenough.machinery import results
+from deepenough.lab import stats
 
 
 def write_example(tmp_path, **overrides):

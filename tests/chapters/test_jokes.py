@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from deepenough import jokes, train
+from deepenough.chapters import jokes
+from deepenough.lab import train
 
 
 @pytest.mark.parametrize("text, expected", [

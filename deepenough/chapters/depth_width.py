@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from . import serial, stats, tiny, train
+from ..lab import tasks
+from ..lab import stats, tiny, train
 
 HEADS = 2
 WIDTH_STEP = 2 * HEADS  # rotary positions need an even head dimension
@@ -146,13 +147,13 @@ def run_storage(shape: Shape, table: FactTable, steps: int, batch: int, seed: in
 @torch.no_grad()
 def serial_accuracy(model, length: int, n: int = 1000, seed: int = 10_000) -> float:
     """Mean per-position accuracy of running parity on fresh sequences (chance: 0.5)."""
-    batch = serial.parity_task(n, length)(torch.Generator().manual_seed(seed))
+    batch = tasks.parity_task(n, length)(torch.Generator().manual_seed(seed))
     return train.accuracy(model, batch)
 
 
 def run_serial(shape: Shape, length: int, steps: int, batch: int, seed: int, lr: float) -> dict:
-    model = build(shape, serial.VOCAB, seed)
-    train.train(model, serial.parity_task(batch, length), steps, seed=seed, lr=lr)
+    model = build(shape, tasks.PARITY_VOCAB, seed)
+    train.train(model, tasks.parity_task(batch, length), steps, seed=seed, lr=lr)
     return {"shape": shape, "seed": seed, "params": tiny.count_params(model), "flops": tiny.flops_per_token(model, length),
             "accuracy": serial_accuracy(model, length)}
 
@@ -266,6 +267,6 @@ def smollm_config():
     """SmolLM2's configuration alone (no weights loaded)."""
     from transformers import AutoConfig
 
-    from . import smollm
+    from ..lab import smollm
 
     return AutoConfig.from_pretrained(smollm.ensure_converted())

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import yaml
 
-REGISTRY = Path(__file__).with_name("claims.yml")
+from . import paths
 NOT_YET = "not yet tested"
 
 
-def claims(path: Path = REGISTRY) -> dict[str, dict]:
+def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
     """The claims registry, in id order (C1, C2, …, C10)."""
     registry = yaml.safe_load(path.read_text())
     return dict(sorted(registry.items(), key=lambda item: int(item[0][1:])))

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import stats, tasks, tiny, train
-from .train import IGNORE
+from ..lab import stats, tasks, tiny, train
+from ..lab.train import IGNORE
 
 VOCAB = 32  # token 0 separates the tokens from their copy; 1..31 are content
 BITS_PER_TOKEN = math.log2(VOCAB - 1)

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from deepenough import ledger, results, stats
+from deepenough.machinery import ledger, results
+from deepenough.lab import stats
 
 
 def test_registry_lists_c1_to_c10_with_quotes():

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from deepenough import lint, results, runner, scaffold, stats, verdict_diff
+from deepenough.machinery import lint, results, runner, scaffold, diff as verdict_diff
+from deepenough.lab import stats
 
 ROOT = Path(__file__).resolve().parent.parent
 HONEST_EXPERIMENT = '''rng = np.random.default_rng(seed)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from deepenough import runner
+from deepenough.machinery import runner
 from deepenough.__main__ import main
 
 HEADER = """---
@@ -22,8 +22,8 @@ deepenough: {{chapter: {name}, claims: [C1], budget_s: {{quick: 60, full: 60}}, 
 """
 WRITE = """
 ```{code-cell} ipython3
-from deepenough.results import ChapterRun, measurement, verdict
-from deepenough.stats import mean_ci
+from deepenough.machinery.results import ChapterRun, measurement, verdict
+from deepenough.lab.stats import mean_ci
 run = ChapterRun("NAME", profile, seed, results_dir)
 x = 1 / 1
 ```
@@ -78,7 +78,7 @@ def test_failing_cell_names_the_chapter_the_cell_and_the_error(book):
     outcome = run(book, "broken")
     assert not outcome.ok
     assert "'broken' failed in cell" in outcome.message and "ZeroDivisionError" in outcome.message
-    assert "`from deepenough.results import" in outcome.message, "the message quotes the failing cell's first line"
+    assert "`from deepenough.machinery.results import" in outcome.message, "the message quotes the failing cell's first line"
 
 
 def test_a_chapter_that_writes_no_results_fails(book):

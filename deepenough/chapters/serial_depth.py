@@ -12,50 +12,16 @@ import numpy as np
 import scipy.stats
 import torch
 
-from . import tasks, tiny, train
-from .train import IGNORE
+from ..lab import tiny, train
+from ..lab.tasks import FILLER, MODES, START, STATE_OFFSET, parity_task
+from ..lab.tasks import PARITY_VOCAB as VOCAB
+from ..lab.train import IGNORE
 
-# Input bits are tokens 0/1; written states are 2/3 (their own vocabulary, so the model can tell a state it
-# reads from an input it reads); the filler token is 4. Every sequence opens with a start token, 5: rotary
-# positions are only relative, and without a fixed first token a model has no way to know how many bits
-# it has read, which is what the counting solution to parity needs.
-STATE_OFFSET, FILLER, START, VOCAB = 2, 4, 5, 6
-MODES = ("none", "filler", "cot")
 
 TRACKED = 0.9          # a chain of length k is "tracked" when accuracy at it is at least this (chance: 0.5)
 FIT_MARGIN = 1.5       # one fit must have this many times lower residual error than the other to be preferred
 SOLVES_ALL = 0.9       # CoT "solves every k" when its worst position stays at or above this
 FILLER_GAIN = 2        # filler "helps" when it lengthens the longest tracked chain by this many steps
-
-
-def parity_task(batch: int, length: int, mode: str = "none"):
-    """Batch maker for ``train.train``: parity of every prefix, laid out for ``mode``.
-
-    none:   x0 x1 x2 ...            label y_i at x_i
-    filler: x0 . x1 . x2 . ...      label y_i at the filler after x_i (one extra position of compute per step)
-    cot:    x0 s0 x1 s1 ...         label y_i at x_i; s_i = y_i is written as a token, so the next step
-                                    only has to combine the previous token with the current input
-
-    Each layout follows the start token, which is not scored.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
-    base = tasks.state_tracking(batch, length, "parity")
-
-    def make(gen: torch.Generator):
-        x, y = base(gen)
-        if mode == "none":
-            ids, targets = x, y
-        else:
-            second = torch.full_like(x, FILLER) if mode == "filler" else y + STATE_OFFSET
-            ids = torch.stack([x, second], 2).flatten(1)
-            targets = torch.full_like(ids, IGNORE)
-            first_scored = 1 if mode == "filler" else 0
-            targets[:, first_scored::2] = y
-        start = torch.full((len(ids), 1), START)
-        return torch.cat([start, ids], 1), torch.cat([torch.full_like(start, IGNORE), targets], 1)
-
-    return make
 
 
 def model(depth: int, d_model: int, seed: int):

@@ -1,7 +1,7 @@
 """Unit tests for the one training loop and the tiny models every from-scratch chapter uses."""
 import torch
 
-from deepenough import tiny, train
+from deepenough.lab import tiny, train
 
 
 def copy_previous_token(batch: int = 64, length: int = 12, vocab: int = 8):
