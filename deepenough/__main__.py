@@ -15,9 +15,10 @@ def main(argv=None) -> int:
     run.add_argument("chapter")
     build = sub.add_parser("build", help="execute every chapter (skipping unchanged ones) and build the HTML book")
     sub.add_parser("list", help="list the chapters")
-    lint = sub.add_parser("lint", help="check chapters against the book's rules (default: every chapter)")
+    lint = sub.add_parser("lint", help="check chapters (page, module, unit tests) against the book's rules "
+                          "(default: every chapter); exit code 1 if any problem")
     lint.add_argument("files", nargs="*", type=Path)
-    new = sub.add_parser("new", help="scaffold a new chapter from the template and register it")
+    new = sub.add_parser("new", help="scaffold a new chapter (page, module, unit tests) from the templates and register it")
     new.add_argument("name", help="lower_snake_case chapter name")
     new.add_argument("--claim", required=True, help="claim id, e.g. C3 or a new C11")
     new.add_argument("--title", required=True)
@@ -45,11 +46,15 @@ def main(argv=None) -> int:
         return 1 if problems else 0
     if args.command == "new":
         try:
-            path = scaffold.new_chapter(args.name, args.claim, args.title, args.quote, args.who, args.summary)
+            created = scaffold.new_chapter(args.name, args.claim, args.title, args.quote, args.who, args.summary)
         except scaffold.ScaffoldError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        print(f"created {path}; registered in _toc.yml. Run: python -m deepenough run {args.name}")
+        for path in created:
+            print(f"created {path}")
+        print(f"registered book/{args.name} in _toc.yml. Replace every TODO in the three files "
+              f"(python -m deepenough lint {created.page} lists them), then run: "
+              f"python -m deepenough run {args.name}")
         return 0
     if args.command == "diff":
         print("\n".join(verdict_diff.diff(args.old, args.new)))

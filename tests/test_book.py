@@ -1,5 +1,9 @@
 """The HTML book builds with warnings as errors, and its summary pages hold what they promise."""
+import pytest
+
 from deepenough.machinery import ledger
+
+pytestmark = pytest.mark.book
 
 
 def test_book_builds_with_every_page(built_book):

@@ -10,6 +10,8 @@ from playwright.sync_api import sync_playwright
 
 from deepenough.machinery import runner
 
+pytestmark = pytest.mark.book
+
 # The Jupyter Book 1.x theme logs these on every page, with or without our content.
 THEME_NOISE = ("Identifier 'THEBE_JS_URL' has already been declared", "Got invalid theme mode", "favicon.ico")
 PAGES = [p.relative_to(runner.ROOT).with_suffix(".html").as_posix() for p in runner.toc_files()]

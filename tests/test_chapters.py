@@ -5,6 +5,8 @@ import pytest
 
 from deepenough.machinery import results, runner
 
+pytestmark = pytest.mark.book
+
 NOTEBOOKS = runner.notebooks()
 CHAPTERS = [name for name, path in NOTEBOOKS.items() if not runner.meta(path).get("summary")]
 

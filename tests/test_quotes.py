@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from deepenough.machinery import runner
+from deepenough.machinery import paths, runner
 
-DEBATE = Path(__file__).resolve().parents[2] / "shared" / "debate"
+DEBATE = paths.DEBATE
 PAGES = [p for p in runner.toc_files() if p.suffix == ".md"]
 
 

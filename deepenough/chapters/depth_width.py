@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..machinery.results import Ruling
 from ..lab import tasks
 from ..lab import stats, tiny, train
 
@@ -66,7 +67,7 @@ def family(budget: int, depths: list[int]) -> list[Shape]:
     return [Shape(d, width_for_budget(budget, d)) for d in depths]
 
 
-def build(shape: Shape, vocab: int, seed: int):
+def build_model(shape: Shape, vocab: int, seed: int):
     model = tiny.llama(vocab, shape.width, shape.depth, heads=HEADS, ff_mult=FF_MULT, seed=seed)
     if shape.loops > 1:
         if shape.depth != 1:
@@ -134,7 +135,7 @@ def bits_stored(model, table: FactTable) -> float:
 
 
 def run_storage(shape: Shape, table: FactTable, steps: int, batch: int, seed: int, lr: float) -> dict:
-    model = build(shape, table.vocab, seed)
+    model = build_model(shape, table.vocab, seed)
     train.train(model, fact_batches(table, batch), steps, seed=seed, lr=lr)
     params = tiny.count_params(model)
     bits = bits_stored(model, table)
@@ -152,7 +153,7 @@ def serial_accuracy(model, length: int, n: int = 1000, seed: int = 10_000) -> fl
 
 
 def run_serial(shape: Shape, length: int, steps: int, batch: int, seed: int, lr: float) -> dict:
-    model = build(shape, tasks.PARITY_VOCAB, seed)
+    model = build_model(shape, tasks.PARITY_VOCAB, seed)
     train.train(model, tasks.parity_task(batch, length), steps, seed=seed, lr=lr)
     return {"shape": shape, "seed": seed, "params": tiny.count_params(model), "flops": tiny.flops_per_token(model, length),
             "accuracy": serial_accuracy(model, length)}
@@ -195,7 +196,7 @@ def storage_measured(stored_share: list[dict]) -> bool:
     return all(s["low"] > 0 and s["mean"] < STORAGE_CEILING for s in stored_share)
 
 
-def c7_verdict(gain: dict, advantage: dict, measured: bool = True) -> tuple[str, str]:
+def c7_verdict(gain: dict, advantage: dict, measured: bool = True) -> Ruling:
     """C7 from the serial gain of depth at fixed parameters (deep minus shallow accuracy, paired by seed)
     and whether width buys storage (``width_advantage`` of the shallow-wide over the deep-narrow shape).
 
@@ -203,23 +204,23 @@ def c7_verdict(gain: dict, advantage: dict, measured: bool = True) -> tuple[str,
     rules out that gain is inconclusive, and said to be."""
     span = f"{gain['mean']:+.2f} (95% CI {gain['low']:+.2f} to {gain['high']:+.2f})"
     if gain["high"] < SERIAL_GAIN:
-        return "refuted", (f"at a fixed parameter budget the deep-narrow shape beat the shallow-wide one on the serial "
+        return Ruling("refuted", (f"at a fixed parameter budget the deep-narrow shape beat the shallow-wide one on the serial "
                            f"task by {span}, which rules out a gain of {SERIAL_GAIN}: shallowness did not limit "
-                           f"serial work here")
+                           f"serial work here"))
     if gain["low"] <= 0 or gain["mean"] < SERIAL_GAIN:
-        return "nuanced", (f"inconclusive: the deep-narrow shape beat the shallow-wide one on the serial task by "
-                           f"{span}, an interval that neither shows nor rules out a gain of {SERIAL_GAIN}")
+        return Ruling("nuanced", (f"inconclusive: the deep-narrow shape beat the shallow-wide one on the serial task by "
+                           f"{span}, an interval that neither shows nor rules out a gain of {SERIAL_GAIN}"))
     if not measured:
-        return "nuanced", (f"depth bought {span} serial accuracy at fixed parameters, as the author says; but "
+        return Ruling("nuanced", (f"depth bought {span} serial accuracy at fixed parameters, as the author says; but "
                            f"the storage runs either stored nothing measurable or filled the whole table, so "
-                           f"whether width buys storage (the commenter's side) is not decided here")
+                           f"whether width buys storage (the commenter's side) is not decided here"))
     if advantage["mean"] >= STORAGE_SPREAD and advantage["low"] > 0:
-        return "nuanced", (f"depth bought {span} serial accuracy at fixed parameters, but the wide shape "
+        return Ruling("nuanced", (f"depth bought {span} serial accuracy at fixed parameters, but the wide shape "
                            f"stored {advantage['mean']:.0%} more bits per parameter (threshold {STORAGE_SPREAD:.0%}): "
-                           f"width buys storage, depth buys serial steps, a trade-off rather than a mistake")
-    return "supported", (f"depth bought {span} serial accuracy at fixed parameters, and width bought no "
+                           f"width buys storage, depth buys serial steps, a trade-off rather than a mistake"))
+    return Ruling("supported", (f"depth bought {span} serial accuracy at fixed parameters, and width bought no "
                          f"storage: the wide shape stored {advantage['mean']:+.0%} bits per parameter relative to "
-                         f"the deep one (threshold {STORAGE_SPREAD:+.0%}); the wide shape paid for width it did not use")
+                         f"the deep one (threshold {STORAGE_SPREAD:+.0%}); the wide shape paid for width it did not use"))
 
 
 def route_target(base_accuracy: float) -> float:
@@ -232,23 +233,23 @@ PLATEAU_UNTESTABLE = ("whether LLMs will plateau against other architectures is 
                       "systems and is not testable here")
 
 
-def c10_verdict(wide_cost: float, deep_cost: float, target: float = TARGET_ACCURACY) -> tuple[str, str]:
+def c10_verdict(wide_cost: float, deep_cost: float, target: float = TARGET_ACCURACY) -> Ruling:
     """C10's testable part: does reaching ``target`` by widening cost far more FLOPs than by deepening?"""
     if math.isinf(deep_cost):
-        return "not testable here", (f"no deep or looped model reliably reached {target:.2f} serial accuracy "
+        return Ruling("not testable here", (f"no deep or looped model reliably reached {target:.2f} serial accuracy "
                                      f"(lower end of its 95% interval over seeds), so the routes' costs cannot "
-                                     f"be compared; {PLATEAU_UNTESTABLE}")
+                                     f"be compared; {PLATEAU_UNTESTABLE}"))
     ratio = wide_cost / deep_cost
     if ratio >= COST_RATIO:
         what = ("never reached it within the widths tried" if math.isinf(ratio)
                 else f"needed {ratio:.1f}x their FLOPs per token (threshold {COST_RATIO}x)")
-        return "supported", (f"a deep or looped model reached {target:.2f} serial accuracy at "
-                             f"{deep_cost:,.0f} FLOPs per token; widening {what}; {PLATEAU_UNTESTABLE}")
+        return Ruling("supported", (f"a deep or looped model reached {target:.2f} serial accuracy at "
+                             f"{deep_cost:,.0f} FLOPs per token; widening {what}; {PLATEAU_UNTESTABLE}"))
     if ratio <= 1.0:
-        return "refuted", (f"widening reached {target:.2f} serial accuracy at {ratio:.1f}x the FLOPs of "
-                           f"deepening, no dearer; {PLATEAU_UNTESTABLE}")
-    return "nuanced", (f"widening cost {ratio:.1f}x the FLOPs of deepening to reach {target:.2f}, dearer "
-                       f"but under {COST_RATIO}x; {PLATEAU_UNTESTABLE}")
+        return Ruling("refuted", (f"widening reached {target:.2f} serial accuracy at {ratio:.1f}x the FLOPs of "
+                           f"deepening, no dearer; {PLATEAU_UNTESTABLE}"))
+    return Ruling("nuanced", (f"widening cost {ratio:.1f}x the FLOPs of deepening to reach {target:.2f}, dearer "
+                       f"but under {COST_RATIO}x; {PLATEAU_UNTESTABLE}"))
 
 
 # --- how deep is SmolLM2? ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..machinery.results import Ruling
 from ..lab import stats, tasks, tiny, train
 from ..lab.train import IGNORE
 
@@ -40,7 +41,7 @@ def matched_gru_width(target: int, depth: int = GRU_DEPTH, vocab: int = VOCAB) -
     return min(range(4, 1024), key=lambda d: abs(gru_params(d, depth, vocab) - target))
 
 
-def build(arch: str, seed: int) -> torch.nn.Module:
+def build_model(arch: str, seed: int) -> torch.nn.Module:
     transformer = tiny.llama(VOCAB, seed=seed, max_len=512, **TRANSFORMER)
     if arch == "transformer":
         return transformer
@@ -59,7 +60,7 @@ def mixed_copy(batch: int, lengths: list[int]):
 
 
 def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, batch: int = 64):
-    model = build(arch, seed)
+    model = build_model(arch, seed)
     log = train.train(model, mixed_copy(batch, lengths), steps, seed=seed, lr=LEARNING_RATE, log_every=50)
     return model, log
 
@@ -194,7 +195,7 @@ def attention_by_layer(rows: list[dict]) -> np.ndarray:
 
 # --- verdict ----------------------------------------------------------------------------------------------
 
-def c8_verdict(transformer_recall: float, gru_recall: float, worst_retrieval: float) -> tuple[str, str]:
+def c8_verdict(transformer_recall: float, gru_recall: float, worst_retrieval: float) -> Ruling:
     """C8 has two readings. "Present": the transformer keeps near-perfect recall where the GRU loses it.
     "Used": a real transformer retrieves a planted fact wherever it sits. Both → supported; present but
     not used → nuanced; neither → refuted."""
@@ -203,7 +204,7 @@ def c8_verdict(transformer_recall: float, gru_recall: float, worst_retrieval: fl
     reason = (f"at the largest N the transformer recalls {transformer_recall:.2f} and the GRU {gru_recall:.2f} "
               f"(present: {present}); SmolLM2's worst planted-fact cell retrieves {worst_retrieval:.2f} (used: {used})")
     if present and used:
-        return "supported", reason
+        return Ruling("supported", reason)
     if present or used:
-        return "nuanced", reason
-    return "refuted", reason
+        return Ruling("nuanced", reason)
+    return Ruling("refuted", reason)

@@ -18,6 +18,7 @@ from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
+from ..machinery.results import Ruling
 from ..lab import stats
 from ..machinery import paths
 
@@ -283,49 +284,49 @@ def gate_erasure(gate: torch.Tensor, up: torch.Tensor) -> dict:
 
 
 # ---------------------------------------------------------------------------------------- verdicts
-def verdict_c2(recompute_rel_error: float, best_readable_r2: float) -> tuple[str, str]:
+def c2_verdict(recompute_rel_error: float, best_readable_r2: float) -> Ruling:
     if recompute_rel_error > ROUNDING_TOLERANCE:
-        return "supported", "the hidden activation could not be recomputed from the FFN input"
+        return Ruling("supported", "the hidden activation could not be recomputed from the FFN input")
     if best_readable_r2 >= RECOVERABLE_R2:
-        return "refuted", "recomputable exactly, and a later token's keys/values predict it held-out"
-    return "nuanced", (f"recomputable exactly from the FFN input (nothing lost in principle), but what the next "
-                       f"token reads predicts at most R²={best_readable_r2:.2f} of it (< {RECOVERABLE_R2})")
+        return Ruling("refuted", "recomputable exactly, and a later token's keys/values predict it held-out")
+    return Ruling("nuanced", (f"recomputable exactly from the FFN input (nothing lost in principle), but what the next "
+                       f"token reads predicts at most R²={best_readable_r2:.2f} of it (< {RECOVERABLE_R2})"))
 
 
-def verdict_c3(null_share: dict, isotropic: float) -> tuple[str, str]:
+def c3_verdict(null_share: dict, isotropic: float) -> Ruling:
     """``null_share``: interval dict (over layers) of the hidden energy share in down_proj's null space."""
     aligned = null_share["high"] < isotropic - ALIGNMENT_MARGIN
     if null_share["low"] > MAJORITY and not aligned:
-        return "supported", f"most hidden energy ({null_share['mean']:.2f}) falls where down_proj cannot write it"
+        return Ruling("supported", f"most hidden energy ({null_share['mean']:.2f}) falls where down_proj cannot write it")
     if null_share["high"] < MAJORITY and aligned:
-        return "refuted", (f"only {null_share['mean']:.2f} of hidden energy is discarded, well under the "
-                           f"{isotropic:.3f} of an activation blind to down_proj: the FFN writes most of it out")
-    return "nuanced", (f"{null_share['mean']:.2f} of hidden energy is discarded (isotropic {isotropic:.3f}, "
-                       f"majority line {MAJORITY})")
+        return Ruling("refuted", (f"only {null_share['mean']:.2f} of hidden energy is discarded, well under the "
+                           f"{isotropic:.3f} of an activation blind to down_proj: the FFN writes most of it out"))
+    return Ruling("nuanced", (f"{null_share['mean']:.2f} of hidden energy is discarded (isotropic {isotropic:.3f}, "
+                       f"majority line {MAJORITY})"))
 
 
-def verdict_c4(gated_share: dict, up_share: dict, hidden_layers: int) -> tuple[str, str]:
+def c4_verdict(gated_share: dict, up_share: dict, hidden_layers: int) -> Ruling:
     """Near-zero shares (intervals over layers) of the gated hidden activation and of the ungated up_proj."""
     erases = gated_share["low"] > up_share["high"] + ERASE_MARGIN
     structure = "two hidden layers" if hidden_layers == 2 else f"{hidden_layers} hidden layer(s), gated"
     if erases and hidden_layers == 2:
-        return "supported", "two hidden layers and the gate erases units"
+        return Ruling("supported", "two hidden layers and the gate erases units")
     if erases:
-        return "nuanced", (f"the block has {structure}, not two hidden layers, but the gate drives "
-                           f"{gated_share['mean']:.2f} of units near zero vs {up_share['mean']:.2f} without it")
-    return "refuted", f"{structure}, and the gate adds under {ERASE_MARGIN} near-zero share over up_proj"
+        return Ruling("nuanced", (f"the block has {structure}, not two hidden layers, but the gate drives "
+                           f"{gated_share['mean']:.2f} of units near zero vs {up_share['mean']:.2f} without it"))
+    return Ruling("refuted", f"{structure}, and the gate adds under {ERASE_MARGIN} near-zero share over up_proj")
 
 
-def verdict_c6(source_layer: dict, carried_layer: dict, carried_accuracy: dict) -> tuple[str, str]:
+def c6_verdict(source_layer: dict, carried_layer: dict, carried_accuracy: dict) -> Ruling:
     """``source_layer``: emergence layer at the topic sentence's last token; ``carried_layer``: at the
     suffix tokens (identical in both classes); ``carried_accuracy``: best accuracy at the suffix tokens."""
     if carried_accuracy["high"] < EMERGENCE_ACCURACY:
-        return "supported", "the feature is not decodable at later tokens: it is not carried forward"
+        return Ruling("supported", "the feature is not decodable at later tokens: it is not carried forward")
     gap = source_layer["mean"] - carried_layer["mean"]
     if gap >= SHALLOWER_BY:
-        return "refuted", f"later tokens decode it {gap:.1f} layers earlier than the token that first showed it"
-    return "nuanced", (f"later tokens decode it (accuracy {carried_accuracy['mean']:.2f}) from attention alone, "
-                       f"at layer {carried_layer['mean']:.1f} vs {source_layer['mean']:.1f} at the source token")
+        return Ruling("refuted", f"later tokens decode it {gap:.1f} layers earlier than the token that first showed it")
+    return Ruling("nuanced", (f"later tokens decode it (accuracy {carried_accuracy['mean']:.2f}) from attention alone, "
+                       f"at layer {carried_layer['mean']:.1f} vs {source_layer['mean']:.1f} at the source token"))
 
 
 # ------------------------------------------------------------------ per-layer summaries for the chapter

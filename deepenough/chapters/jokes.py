@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from ..machinery.results import Ruling
 from ..lab import tiny, train
 from ..machinery import paths
 
@@ -339,15 +340,16 @@ def beats_baseline(success: dict, baseline: float) -> bool:
     return success["low"] >= baseline + LEARNED_MARGIN
 
 
-def c9_verdict(case: str, serial_wins: bool, informative: bool = True) -> str:
+def c9_verdict(case: str, serial_wins: bool, informative: bool = True, evidence: str = "") -> Ruling:
     """Supported when the census shows one of the author's cases and serial compute beats luck.
 
     If neither serial compute nor luck solves new puns beyond the one-setup baseline, the compute
-    comparison is between failures and says nothing either way; the census alone cannot settle the claim."""
+    comparison is between failures and says nothing either way; the census alone cannot settle the claim.
+    ``evidence`` is the measured values in words; the ruling's reason starts with it."""
     if not informative:
-        return "nuanced"
+        return Ruling("nuanced", evidence)
     if case != "none of the three" and serial_wins:
-        return "supported"
+        return Ruling("supported", evidence)
     if case != "none of the three" or serial_wins:
-        return "nuanced"
-    return "refuted"
+        return Ruling("nuanced", evidence)
+    return Ruling("refuted", evidence)

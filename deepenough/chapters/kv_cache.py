@@ -13,6 +13,7 @@ import numpy as np
 import pyjokes
 import torch
 
+from ..machinery.results import Ruling
 # A float64 forward pass of this size rounds at ~1e-16 relative per operation; after 30 layers and
 # sums over ~1e3 terms, agreement to 1e-9 relative leaves six orders of magnitude of headroom for
 # rounding while still catching any real difference (a wrong position or mask changes logits by ~1).
@@ -223,16 +224,19 @@ def fit_cost_model(flops: list[float], seconds: list[float]) -> tuple[float, flo
 
 
 def c1_verdict(float64_relative: float, finite_precision_exact: bool, forks_rounding: bool,
-               cache_like_shape: bool, reruns_identical: bool) -> str:
+               cache_like_shape: bool, reruns_identical: bool, evidence: str = "") -> Ruling:
     """Both halves of C1: the theory (cached = recomputed) and the practice (deterministic output).
 
     Nuanced: exact in theory, but in finite precision the cache is one more change of summation
     order, flipping tokens only at near-ties, while one fixed computation stays deterministic.
+    ``evidence`` is the measured values in words; the ruling's reason starts with it.
     """
+    lead = f"{evidence}: " if evidence else ""
     if float64_relative > THEORY_RELATIVE_TOLERANCE:
-        return "refuted"
+        return Ruling("refuted", lead + "in float64 the cache does not reproduce recomputation, so it is a different computation")
     if finite_precision_exact and reruns_identical:
-        return "supported"
+        return Ruling("supported", lead + "the cache reproduces recomputation exactly, even in finite precision")
     if forks_rounding and cache_like_shape and reruns_identical:
-        return "nuanced"
-    return "refuted"
+        return Ruling("nuanced", lead + "exact in theory; in finite precision the cache is one more change of summation "
+                      "order, which flips a token only where the top two are nearly tied")
+    return Ruling("refuted", lead + "in finite precision the cache changes outputs beyond what rounding explains")

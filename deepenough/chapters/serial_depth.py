@@ -12,6 +12,7 @@ import numpy as np
 import scipy.stats
 import torch
 
+from ..machinery.results import Ruling
 from ..lab import tiny, train
 from ..lab.tasks import FILLER, MODES, START, STATE_OFFSET, parity_task
 from ..lab.tasks import PARITY_VOCAB as VOCAB
@@ -24,7 +25,7 @@ SOLVES_ALL = 0.9       # CoT "solves every k" when its worst position stays at o
 FILLER_GAIN = 2        # filler "helps" when it lengthens the longest tracked chain by this many steps
 
 
-def model(depth: int, d_model: int, seed: int):
+def build_model(depth: int, d_model: int, seed: int):
     return tiny.llama(VOCAB, d_model, depth, heads=4, ff_mult=4, max_len=512, seed=seed)
 
 
@@ -56,7 +57,7 @@ def train_and_measure(mode: str, depth: int, seed: int, length: int, steps: int,
                       lr: float = 3e-3, batch: int = 64) -> np.ndarray:
     """Train one model on chains of ``length`` and return its accuracy for k = 1..2*length (the second half
     is longer than anything seen in training)."""
-    net = model(depth, d_model, seed)
+    net = build_model(depth, d_model, seed)
     train.train(net, parity_task(batch, length, mode), steps, seed=seed, lr=lr)
     return accuracy_by_chain(net, 2 * length, mode)
 
@@ -122,7 +123,7 @@ def learned_beyond_trivial(longest: dict[int, list[int]]) -> bool:
     return max(max(ks) for ks in longest.values()) > 1
 
 
-def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: float, growth: dict) -> tuple[str, str]:
+def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: float, growth: dict) -> Ruling:
     """C5 from the measurements: does depth have to grow with k, and do written states remove that need?
 
     supported: k* grows linearly with depth (a fixed number of steps per layer) and writing the states as
@@ -132,15 +133,15 @@ def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: 
     shallow = min(longest)
     cot_solves = cot_worst >= SOLVES_ALL
     if fit == "linear" and not cot_solves:
-        return "supported", (f"k* grows linearly with depth ({growth['mean']:+.1f} bits per layer) and chain of "
-                             f"thought does not rescue {shallow} layer")
+        return Ruling("supported", (f"k* grows linearly with depth ({growth['mean']:+.1f} bits per layer) and chain of "
+                             f"thought does not rescue {shallow} layer"))
     if min(longest[shallow]) >= length:
-        return "refuted", f"{shallow} layer already tracks every chain up to k = {length}: no extra depth is needed"
+        return Ruling("refuted", f"{shallow} layer already tracks every chain up to k = {length}: no extra depth is needed")
     cot_part = ("a 1-layer model that writes its state as tokens tracks every k" if cot_solves
                 else "writing the state as tokens did not make one layer track every k")
     if not learned_beyond_trivial(longest):
-        return "nuanced", (f"no depth learned to track the parity beyond k = 1 within the training budget, so how "
-                           f"depth must grow with k is not measured here; {cot_part}")
+        return Ruling("nuanced", (f"no depth learned to track the parity beyond k = 1 within the training budget, so how "
+                           f"depth must grow with k is not measured here; {cot_part}"))
     one_layer = float(np.mean(longest[shallow]))
     depth_part = (f"{shallow} layer already tracks {one_layer:.1f} steps, not one; each added layer changes that by "
                   f"{growth['mean']:+.1f} bits (95% CI {growth['low']:+.1f} to {growth['high']:+.1f})")
@@ -148,4 +149,4 @@ def c5_verdict(fit: str, longest: dict[int, list[int]], length: int, cot_worst: 
            "linear": "a linear growth, as the author's picture predicts",
            "log": "an exponential growth of k* with depth, the shortcut picture",
            "indistinguishable": "too few points to tell linear from logarithmic growth"}[fit]
-    return "nuanced", f"{depth_part}: {law}; {cot_part}"
+    return Ruling("nuanced", f"{depth_part}: {law}; {cot_part}")

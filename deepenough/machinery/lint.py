@@ -1,10 +1,13 @@
 """The chapter linter: the shape every chapter promises its readers, checked line by line.
 
 ``python -m deepenough lint [FILE ...]`` (all chapters in ``_toc.yml`` by default). Each problem names
-the file, the line and the fix.
+the file, the line and the fix. A chapter is one name in three files: the page ``book/<name>.md``, its
+module ``deepenough/chapters/<name>.py`` and its tests ``tests/chapters/test_<name>.py``; a chapter that
+tests claims needs all three, and no placeholder from the templates (``book/template/``) may be left in any.
 """
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import jupytext
 import yaml
 
-from . import ledger, paths
+from . import ledger, paths, scaffold
 
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
 # Digits that read like a measurement: decimals, percentages, thousands separators, scientific notation.
@@ -56,9 +59,85 @@ def prose_lines(text: str):
         yield number, line
 
 
-def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None = None) -> list[Problem]:
-    registry = ledger.claims() if registry is None else registry
-    bibliography = bib_keys() if bibliography is None else bibliography
+def page_root(path: Path) -> Path:
+    """The repository a page belongs to: pages live in ``<root>/book/``."""
+    path = Path(path).resolve()
+    return path.parent.parent if path.parent.name == paths.BOOK.name else paths.ROOT
+
+
+def placeholder_problems(path: Path, root: Path = paths.ROOT) -> list[Problem]:
+    """Each line of ``path`` that still holds a placeholder from the templates, with its line number.
+
+    A placeholder is a line carrying the templates' marker ``TODO``, a scaffold token (``CHAPTER_NAME`` …),
+    or the words of a template placeholder whose marker was deleted (``scaffold.placeholders``).
+    """
+    leftovers = [p.lower() for p in scaffold.placeholders(root)]
+    problems = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        shown = line.strip() if len(line.strip()) <= 90 else line.strip()[:87] + "..."
+        token = next((t for t in scaffold.TOKENS if t in line), None)
+        if re.search(rf"\b{scaffold.MARKER}\b", line):
+            problems.append(Problem(path, number, f"placeholder left from the template: `{shown}`",
+                                    "write what the words after TODO ask for in its place, and delete the marker"))
+        elif token:
+            problems.append(Problem(path, number, f"template token `{token}` left: `{shown}`",
+                                    "replace it with this chapter's name, claim, title or verdict function "
+                                    "(`python -m deepenough new` fills them for you)"))
+        elif any(p in line.lower() for p in leftovers):
+            problems.append(Problem(path, number, f"placeholder text from the template left (its TODO was removed): "
+                                    f"`{shown}`", "replace the placeholder itself, not only its marker"))
+    return problems
+
+
+def companion_problems(name: str, claims: list[str], root: Path) -> list[Problem]:
+    """The chapter's module and tests exist; the module's docstring opens with its page and its claims."""
+    module = root / paths.CHAPTERS.relative_to(paths.ROOT) / f"{name}.py"
+    test = root / "tests" / "chapters" / f"test_{name}.py"
+    page = f"book/{name}.md"
+    problems = []
+    for path, what in ((module, "module"), (test, "unit tests")):
+        if not path.exists():
+            problems.append(Problem(path, 1, f"the chapter {name!r} has no {what} file",
+                                    f"create {path.relative_to(root)} (`python -m deepenough new` writes it from "
+                                    f"book/template/); a chapter that tests claims has a page, a module and tests"))
+        else:
+            problems += placeholder_problems(path, root)
+    if not module.exists():
+        return problems
+    try:
+        tree = ast.parse(module.read_text())
+    except SyntaxError as e:
+        return problems + [Problem(module, e.lineno or 1, f"the module does not parse: {e.msg}", "fix the syntax")]
+    docstring = ast.get_docstring(tree, clean=True)
+    opening = (docstring or "").split("\n\n")[0]
+    if not docstring:
+        problems.append(Problem(module, 1, "the module has no docstring",
+                                f'open it with its page and claims: """{page}, claim {", ".join(claims)}: <title>'))
+    else:
+        if page not in opening and not re.search(rf"(?<![\w/]){re.escape(name)}(?!\w)", opening):
+            problems.append(Problem(module, tree.body[0].lineno, f"the module's docstring does not open with its page "
+                                    f"`{page}`", f"name `{page}` in the docstring's first paragraph"))
+        missing = [c for c in claims if not re.search(rf"\b{c}\b", opening)]
+        if missing:
+            problems.append(Problem(module, tree.body[0].lineno, f"the module's docstring does not open with its "
+                                    f"claim(s) {', '.join(missing)}",
+                                    f"name {', '.join(missing)} in the docstring's first paragraph"))
+    return problems
+
+
+def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None = None,
+         root: Path | None = None) -> list[Problem]:
+    """Every problem with the page at ``path`` and, for a chapter that tests claims, its module and tests.
+
+    ``root`` is the repository the page belongs to (default: the folder above its ``book/``); the registry,
+    the bibliography, the templates and the chapter's module and tests are read from there.
+    """
+    root = page_root(path) if root is None else Path(root)
+    if registry is None:
+        own = root / paths.CLAIMS.relative_to(paths.ROOT)
+        registry = ledger.claims(own if own.exists() else paths.CLAIMS)
+    if bibliography is None:
+        bibliography = bib_keys(root / paths.BIBLIOGRAPHY.relative_to(paths.ROOT))
     text = path.read_text()
     lines = text.splitlines()
     problems: list[Problem] = []
@@ -79,6 +158,10 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
     for field in ("chapter", "claims", "budget_s", "expected"):
         if field not in info:
             add(line_of("deepenough:"), f"front matter lacks `{field}`", f"add `{field}:` under `deepenough:`")
+    name = info.get("chapter")
+    if name is not None and name != path.stem:
+        add(line_of(r"^\s*chapter:"), f"front matter names the chapter {name!r} but the file is {path.name}",
+            f"the chapter name is the file's stem: write `chapter: {path.stem}` (or rename the file)")
     budget = info.get("budget_s", {})
     if not all(isinstance(budget.get(p), (int, float)) for p in ("quick", "full")):
         add(line_of("budget_s"), "no time budget declared for both profiles",
@@ -86,7 +169,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
     for claim in info.get("claims", []):
         if claim not in registry:
             add(line_of(rf"\b{claim}\b"), f"claim {claim} is not in the claims registry",
-                "add it to deepenough/claims.yml with its exact quote and speaker")
+                "add it to deepenough/machinery/claims.yml with its exact quote and speaker")
 
     params = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", text, re.S)
     if not params:
@@ -127,8 +210,9 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
                     continue  # the confidence level of an interval is a choice, not a result
                 add(number, f"number `{match.group(1)}` typed into the prose looks like a result",
                     "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
+    problems += placeholder_problems(path, root)
     if not info.get("claims"):
-        return problems  # an introductory chapter tests no claim: no verdict sections required
+        return sorted(problems, key=lambda p: p.line)  # a chapter that tests no claim: no verdict sections, module or tests
     headings = [(i, line.lower()) for i, line in enumerate(lines, 1) if line.startswith("## ")]
     position = 0
     for section in SECTIONS:
@@ -142,7 +226,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
         else:
             position = found
 
-    return problems
+    return sorted(problems, key=lambda p: p.line) + companion_problems(path.stem, list(info["claims"]), root)
 
 
 def paragraphs(numbered_lines):

@@ -21,3 +21,4 @@ EXECUTED = BUILD / "executed"
 def chapter_data(chapter: str) -> Path:
     """The folder of data files a chapter reads (part of that chapter's cache key)."""
     return DATA / chapter
+DEBATE = ROOT.parent / "shared" / "debate"  # the debate text, when a checkout sits beside it (tests skip otherwise)

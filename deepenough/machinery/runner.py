@@ -5,6 +5,9 @@ A chapter is a MyST Markdown notebook listed in ``_toc.yml`` whose front matter 
 kernel; a failure is reported with the chapter and the cell, and the other chapters still run.
 Summary pages (the claims ledger, the execution report) run after every chapter, since they read the
 results files the chapters wrote.
+
+A chapter re-executes only when something it depends on changed (see ``cache_key``). A change to its
+prose alone re-renders the page: the stored outputs are merged into the fresh text.
 """
 from __future__ import annotations
 
@@ -12,31 +15,36 @@ import filecmp
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from importlib import metadata
+from multiprocessing import get_context
 from pathlib import Path
 
 import jupytext
+import nbformat
 import papermill
 import yaml
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
-from .results import PROFILES
 from ..lab.smollm import GGUF_SHA256
+from . import paths
+from .results import PROFILES, TRACKED_PACKAGES
 
-ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "deepenough"
-BUILD = ROOT / "_build"
-EXECUTED = BUILD / "executed"
-RESULTS = BUILD / "results"
-SOURCE = BUILD / "src"
+ROOT, PACKAGE, BUILD = paths.ROOT, paths.PACKAGE, paths.BUILD
 # A chapter is stopped at twice its declared budget (a cell, or the chapter as a whole). On a slower or
 # busy machine, raise the factor with DEEPENOUGH_BUDGET_SLACK rather than editing budgets.
 BUDGET_SLACK = float(os.environ.get("DEEPENOUGH_BUDGET_SLACK", 2.0))
+# What every chapter's results depend on besides its own module and data: the lab and the results contract.
+SHARED_CODE = ("lab", "machinery/results.py", "machinery/results.schema.json", "machinery/paths.py")
+# Summary pages render the other chapters' results, so the ledger's code and the claims registry count too.
+SUMMARY_CODE = ("machinery/ledger.py", "machinery/runner.py", "machinery/claims.yml")
 
 
 class ChapterError(RuntimeError):
@@ -86,20 +94,100 @@ def parameter_names(notebook) -> set[str]:
     return set()
 
 
-def cache_key(path: Path, parameters: dict) -> str:
-    """Everything an executed chapter depends on: its source, the package, the pins, the model, the parameters.
+def code_digest(notebook) -> str:
+    """The chapter's code cells, their metadata and its front matter; prose and ``expected`` left out."""
+    info = dict(notebook.metadata.get("deepenough", {}))
+    info.pop("expected", None)  # checked by the tests, never executed
+    parts = [json.dumps(info, sort_keys=True)]
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            parts += [cell.source, json.dumps(dict(cell.metadata), sort_keys=True)]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
-    The expected verdicts in the front matter are left out: they are checked by the tests, not executed.
+
+def dependency_files(name: str, summary: bool = False, package: Path | None = None) -> list[Path]:
+    """The package files a chapter's execution depends on: its module, its data, the lab, the results contract."""
+    package = package or PACKAGE
+    roots = [package / "chapters" / f"{name}.py", package / "data" / name,
+             *(package / p for p in SHARED_CODE + (SUMMARY_CODE if summary else ()))]
+    files = []
+    for r in roots:
+        files += sorted(f for f in r.rglob("*") if f.is_file()) if r.is_dir() else [r] if r.exists() else []
+    return [f for f in files if "__pycache__" not in f.parts]
+
+
+def installed_versions() -> dict[str, str]:
+    """Versions of the tracked packages as installed (what the kernel imports), not as requirements.txt says."""
+    found = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "absent"
+    return found
+
+
+def cache_key(path: Path, parameters: dict, package: Path | None = None) -> str:
+    """Everything an executed chapter depends on, hashed.
+
+    Its code cells and front matter (not its prose), its chapter module and data folder, the lab, the
+    results contract, the installed versions of the tracked packages, the Python version, the model
+    file and the parameters. Editing one chapter's module re-executes that chapter only.
     """
+    package = package or PACKAGE
     notebook = jupytext.read(path)
-    notebook.metadata.get("deepenough", {}).pop("expected", None)
-    digest = hashlib.sha256(jupytext.writes(notebook, fmt="md:myst").encode())
-    for f in sorted(PACKAGE.rglob("*")):
-        if f.is_file() and f.suffix in {".py", ".json", ".yml", ".csv", ".txt", ".md"}:
-            digest.update(f.relative_to(PACKAGE).as_posix().encode() + f.read_bytes())
-    digest.update((ROOT / "requirements.txt").read_bytes())
-    digest.update(GGUF_SHA256.encode() + json.dumps(parameters, sort_keys=True).encode())
+    info = notebook.metadata.get("deepenough", {})
+    digest = hashlib.sha256(code_digest(notebook).encode())
+    for f in dependency_files(info.get("chapter", path.stem), bool(info.get("summary")), package):
+        digest.update(f.relative_to(package).as_posix().encode() + b"\x00" + f.read_bytes())
+    environment = {"python": platform.python_version(), "packages": installed_versions(), "model": GGUF_SHA256}
+    digest.update(json.dumps(environment, sort_keys=True).encode())
+    digest.update(json.dumps(parameters, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def text_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def hide_injected_parameters(notebook) -> None:
+    """Papermill's injected-parameters cell holds machine paths: keep it in the notebook, off the page."""
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+
+
+def merge_outputs(source: Path, executed: Path) -> None:
+    """Rewrite ``executed`` with the fresh text of ``source`` and the outputs it already holds.
+
+    Used when only prose changed: the code cells are the same (the cache key says so), so their outputs
+    still belong to them, in order.
+    """
+    fresh = jupytext.read(source)
+    old = nbformat.read(executed, as_version=4)
+    injected = [c for c in old.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    ran = [c for c in old.cells if c.cell_type == "code" and c not in injected]
+    code = [c for c in fresh.cells if c.cell_type == "code"]
+    if [c.source for c in code] != [c.source for c in ran]:
+        raise ChapterError(f"{source.name}: code cells differ from the stored execution; re-run it")
+    stored, cells = iter(ran), []
+    for cell in fresh.cells:
+        if cell.cell_type == "code":
+            done = next(stored)
+            cell.outputs, cell.execution_count, cell.metadata = done.outputs, done.execution_count, done.metadata
+        cells.append(cell)
+        if "parameters" in cell.metadata.get("tags", []):
+            cells += injected
+    fresh.cells = cells
+    fresh.metadata = {**old.metadata, **fresh.metadata}
+    atomic_write_notebook(fresh, executed)
+
+
+def atomic_write_notebook(notebook, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    nbformat.write(notebook, tmp)
+    os.replace(tmp, path)
 
 
 def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = False,
@@ -125,11 +213,15 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
     executed = executed_dir / f"{name}.ipynb"
     results = results_dir / f"{name}.json"
     key = cache_key(path, parameters)
-    key_file = executed_dir / f"{name}.key"
+    key_file, text_file = executed_dir / f"{name}.key", executed_dir / f"{name}.text"
     fresh = executed.exists() and (results.exists() or info.get("summary"))
     if not force and fresh and key_file.exists() and key_file.read_text() == key:
-        return Outcome(name, True, "unchanged since its last run (cached)", executed,
-                       results if results.exists() else None, cached=True)
+        message = "unchanged since its last run (cached)"
+        if not (text_file.exists() and text_file.read_text() == text_digest(path)):
+            merge_outputs(path, executed)
+            text_file.write_text(text_digest(path))
+            message = "only its prose changed: re-rendered with the stored outputs, not re-executed"
+        return Outcome(name, True, message, executed, results if results.exists() else None, cached=True)
 
     key_file.unlink(missing_ok=True)
     results.unlink(missing_ok=True)  # a failed run must not leave an older run's verdicts in the ledger
@@ -159,23 +251,63 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
                        f"of {info['budget_s'][profile]} s", executed, seconds=seconds)
     if not info.get("summary") and not results.exists():
         return Outcome(name, False, f"chapter {name!r} ran but did not write {results}", executed, seconds=seconds)
+    ran = nbformat.read(executed, as_version=4)
+    hide_injected_parameters(ran)
+    atomic_write_notebook(ran, executed)
     key_file.write_text(key)
+    text_file.write_text(text_digest(path))
     return Outcome(name, True, f"ran in {seconds:.0f} s", executed, results if results.exists() else None, seconds)
 
 
+def run_in_worker(name: str, profile: str, seed: int, force: bool, root: Path, build: Path, threads: int) -> Outcome:
+    """One chapter in a worker process, its kernel limited to ``threads`` threads."""
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    try:
+        return run_chapter(name, profile, seed, force, root, build)
+    except ChapterError as e:
+        return Outcome(name, False, str(e))
+
+
+def default_jobs() -> int:
+    return int(os.environ.get("DEEPENOUGH_JOBS", 1))
+
+
 def run_all(profile: str = "quick", seed: int = 0, force: bool = False, root: Path = ROOT,
-            build: Path = BUILD) -> list[Outcome]:
-    """Run every notebook page; a summary page re-runs whenever any chapter did."""
-    outcomes = []
-    for name, path in notebooks(root).items():
-        rerun = force or (meta(path).get("summary") and any(not o.cached for o in outcomes))
+            build: Path = BUILD, jobs: int | None = None) -> list[Outcome]:
+    """Run every notebook page, ``jobs`` chapters at a time; summary pages last, re-run whenever a chapter ran.
+
+    With ``jobs`` > 1 the cores are shared out: each chapter's kernel gets cpu_count / jobs threads (tiny
+    models gain little from a second thread, so two chapters side by side finish sooner than in turn).
+    """
+    jobs = jobs or default_jobs()
+    pages = notebooks(root)
+    chapters = [n for n, p in pages.items() if not meta(p).get("summary")]
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    done: dict[str, Outcome] = {}
+
+    def report(outcome: Outcome) -> None:
+        print(f"[{'ok' if outcome.ok else 'FAILED'}] {outcome.chapter}: {outcome.message}", flush=True)
+        done[outcome.chapter] = outcome
+
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_in_worker, n, profile, seed, force, root, build, threads) for n in chapters]
+            for future in as_completed(futures):
+                report(future.result())
+    else:
+        for name in chapters:
+            try:
+                report(run_chapter(name, profile, seed, force, root, build))
+            except ChapterError as e:
+                report(Outcome(name, False, str(e)))
+    for name in (n for n in pages if n not in chapters):
+        rerun = force or any(not o.cached for o in done.values())
         try:
-            outcome = run_chapter(name, profile, seed, rerun, root, build)
+            report(run_chapter(name, profile, seed, rerun, root, build))
         except ChapterError as e:
-            outcome = Outcome(name, False, str(e))
-        print(f"[{'ok' if outcome.ok else 'FAILED'}] {name}: {outcome.message}", flush=True)
-        outcomes.append(outcome)
-    return outcomes
+            report(Outcome(name, False, str(e)))
+    return [done[n] for n in pages]
 
 
 def stage(root: Path = ROOT, build: Path = BUILD) -> Path:

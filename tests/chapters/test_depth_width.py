@@ -11,7 +11,7 @@ from deepenough.lab import tiny, train
 
 def test_parameter_formula_matches_built_model():
     for depth, width in [(1, 8), (3, 12)]:
-        model = depth_width.build(depth_width.Shape(depth, width), vocab=5, seed=0)
+        model = depth_width.build_model(depth_width.Shape(depth, width), vocab=5, seed=0)
         assert tiny.count_params(model, embeddings=False) == depth_width.body_params(depth, width)
 
 
@@ -25,13 +25,13 @@ def test_family_holds_budget_and_trades_width_for_depth():
 
 
 def test_looped_model_has_one_block_of_parameters_and_loops_of_flops():
-    one = depth_width.build(depth_width.Shape(1, 8), vocab=2, seed=0)
-    looped = depth_width.build(depth_width.Shape(1, 8, loops=3), vocab=2, seed=0)
+    one = depth_width.build_model(depth_width.Shape(1, 8), vocab=2, seed=0)
+    looped = depth_width.build_model(depth_width.Shape(1, 8, loops=3), vocab=2, seed=0)
     assert tiny.count_params(looped) == tiny.count_params(one)
     assert tiny.flops_per_token(looped, 16) > 2.5 * tiny.flops_per_token(one, 16)
     assert depth_width.Shape(1, 8, loops=3).passes == 3
     with pytest.raises(ValueError):
-        depth_width.build(depth_width.Shape(2, 8, loops=2), vocab=2, seed=0)
+        depth_width.build_model(depth_width.Shape(2, 8, loops=2), vocab=2, seed=0)
 
 
 def test_fact_table_has_distinct_names_and_valid_attributes():

@@ -39,7 +39,7 @@ def test_gru_parameter_formula_matches_the_model(width, depth):
 
 
 def test_gru_is_matched_to_the_transformer_within_two_percent():
-    transformer, gru = forgetting.build("transformer", 0), forgetting.build("gru", 0)
+    transformer, gru = forgetting.build_model("transformer", 0), forgetting.build_model("gru", 0)
     assert isinstance(gru, tiny.RecurrentLM)
     assert abs(tiny.count_params(gru) / tiny.count_params(transformer) - 1) < 0.02
 

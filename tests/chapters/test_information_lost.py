@@ -125,28 +125,28 @@ def point(x):
     return {"mean": x, "low": x, "high": x, "n": 3}
 
 
-def test_verdict_c2():
-    assert information_lost.verdict_c2(1e-3, 0.2)[0] == "supported"
-    assert information_lost.verdict_c2(0.0, 0.95)[0] == "refuted"
-    assert information_lost.verdict_c2(0.0, 0.3)[0] == "nuanced"
+def test_c2_verdict():
+    assert information_lost.c2_verdict(1e-3, 0.2)[0] == "supported"
+    assert information_lost.c2_verdict(0.0, 0.95)[0] == "refuted"
+    assert information_lost.c2_verdict(0.0, 0.3)[0] == "nuanced"
 
 
-def test_verdict_c3():
+def test_c3_verdict():
     iso = 0.625
-    assert information_lost.verdict_c3(point(0.7), iso)[0] == "supported"
-    assert information_lost.verdict_c3(point(0.3), iso)[0] == "refuted"
-    assert information_lost.verdict_c3(point(0.58), iso)[0] == "supported"  # over half, and not under 0.625 - margin
-    assert information_lost.verdict_c3({"mean": 0.54, "low": 0.52, "high": 0.56, "n": 30}, iso)[0] == "nuanced"
-    assert information_lost.verdict_c3({"mean": 0.55, "low": 0.45, "high": 0.65, "n": 30}, iso)[0] == "nuanced"
+    assert information_lost.c3_verdict(point(0.7), iso)[0] == "supported"
+    assert information_lost.c3_verdict(point(0.3), iso)[0] == "refuted"
+    assert information_lost.c3_verdict(point(0.58), iso)[0] == "supported"  # over half, and not under 0.625 - margin
+    assert information_lost.c3_verdict({"mean": 0.54, "low": 0.52, "high": 0.56, "n": 30}, iso)[0] == "nuanced"
+    assert information_lost.c3_verdict({"mean": 0.55, "low": 0.45, "high": 0.65, "n": 30}, iso)[0] == "nuanced"
 
 
-def test_verdict_c4():
-    assert information_lost.verdict_c4(point(0.4), point(0.08), hidden_layers=1)[0] == "nuanced"
-    assert information_lost.verdict_c4(point(0.4), point(0.08), hidden_layers=2)[0] == "supported"
-    assert information_lost.verdict_c4(point(0.1), point(0.08), hidden_layers=1)[0] == "refuted"
+def test_c4_verdict():
+    assert information_lost.c4_verdict(point(0.4), point(0.08), hidden_layers=1)[0] == "nuanced"
+    assert information_lost.c4_verdict(point(0.4), point(0.08), hidden_layers=2)[0] == "supported"
+    assert information_lost.c4_verdict(point(0.1), point(0.08), hidden_layers=1)[0] == "refuted"
 
 
-def test_verdict_c6():
-    assert information_lost.verdict_c6(point(8.0), point(7.0), point(0.6))[0] == "supported"
-    assert information_lost.verdict_c6(point(8.0), point(4.0), point(0.9))[0] == "refuted"
-    assert information_lost.verdict_c6(point(8.0), point(8.0), point(0.9))[0] == "nuanced"
+def test_c6_verdict():
+    assert information_lost.c6_verdict(point(8.0), point(7.0), point(0.6))[0] == "supported"
+    assert information_lost.c6_verdict(point(8.0), point(4.0), point(0.9))[0] == "refuted"
+    assert information_lost.c6_verdict(point(8.0), point(8.0), point(0.9))[0] == "nuanced"

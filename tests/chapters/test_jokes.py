@@ -153,7 +153,7 @@ def test_serial_beats_luck_needs_the_lower_bound_over_the_threshold():
     ("none of the three", True, "nuanced"), ("none of the three", False, "refuted"),
 ])
 def test_c9_verdict(case, serial, expected):
-    assert jokes.c9_verdict(case, serial) == expected
+    assert jokes.c9_verdict(case, serial).verdict == expected
 
 
 def test_repeated_share_counts_only_jokes_told_twice_or_more():
@@ -164,5 +164,5 @@ def test_repeated_share_counts_only_jokes_told_twice_or_more():
 def test_compute_comparison_is_undecided_when_nothing_beats_the_baseline():
     assert not jokes.beats_baseline({"mean": 0.2, "low": 0.19, "high": 0.21}, baseline=0.18)
     assert jokes.beats_baseline({"mean": 0.6, "low": 0.5, "high": 0.7}, baseline=0.2)
-    assert jokes.c9_verdict("not clever", True, informative=False) == "nuanced"
-    assert jokes.c9_verdict("none of the three", False, informative=False) == "nuanced"
+    assert jokes.c9_verdict("not clever", True, informative=False).verdict == "nuanced"
+    assert jokes.c9_verdict("none of the three", False, informative=False).verdict == "nuanced"

@@ -123,7 +123,7 @@ def test_noise_and_rounding_forks():
     (1e-6, True, True, True, True, "refuted"),
 ])
 def test_c1_verdict(relative, exact, rounding, like_shape, reruns, expected):
-    assert kv_cache.c1_verdict(relative, exact, rounding, like_shape, reruns) == expected
+    assert kv_cache.c1_verdict(relative, exact, rounding, like_shape, reruns).verdict == expected
 
 
 def test_cache_like_shape_change():

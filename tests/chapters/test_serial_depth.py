@@ -39,7 +39,7 @@ def test_unknown_mode_is_rejected():
 
 
 def test_accuracy_by_chain_has_one_value_per_step_in_every_mode():
-    net = serial_depth.model(1, 16, seed=0)
+    net = serial_depth.build_model(1, 16, seed=0)
     for mode in serial_depth.MODES:
         acc = serial_depth.accuracy_by_chain(net, 5, mode, samples=16)
         assert acc.shape == (5,) and ((0 <= acc) & (acc <= 1)).all()

@@ -86,7 +86,7 @@ def test_every_chapter_in_the_book_passes_the_linter():
 
 def write(directory, verdict, mean):
     run = results.ChapterRun("kv_cache", "quick", 0, directory)
-    run.write([results.verdict("C1", verdict, "a planted verdict for the diff", key="gap")],
+    run.write([results.verdict("C1", results.Ruling(verdict, "a planted verdict for the diff"), key="gap")],
               {"gap": results.measurement(stats.mean_ci([mean - 0.1, mean + 0.1]), what="the gap")}, [0, 1])
 
 

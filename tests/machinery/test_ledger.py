@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from deepenough.machinery import ledger, results
+from deepenough.machinery import ledger, paths, results
 from deepenough.lab import stats
 
 
@@ -13,7 +13,7 @@ def test_registry_lists_c1_to_c10_with_quotes():
 
 
 def test_registry_quotes_are_exact_when_the_debate_is_at_hand():
-    debate = Path(__file__).resolve().parents[2] / "shared" / "debate"
+    debate = paths.DEBATE
     if not debate.exists():
         pytest.skip("the debate text is not beside this checkout")
     text = " ".join(p.read_text() for p in debate.glob("*.txt"))
@@ -24,7 +24,7 @@ def test_registry_quotes_are_exact_when_the_debate_is_at_hand():
 
 def test_untested_claims_show_not_yet_tested_and_tested_ones_their_number(tmp_path):
     run = results.ChapterRun("kv_cache", "quick", 0, tmp_path)
-    run.write([results.verdict("C1", "nuanced", "agrees in theory, not in practice", key="gap")],
+    run.write([results.verdict("C1", results.Ruling("nuanced", "agrees in theory, not in practice"), key="gap")],
               {"gap": results.measurement(stats.mean_ci([1e-12, 3e-12]), unit="", what="max gap")}, [0, 1])
     rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), results.read_all(tmp_path))}
     assert rows["C1"]["verdict"] == "nuanced" and rows["C1"]["chapter"] == "kv_cache"

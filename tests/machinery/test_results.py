@@ -9,7 +9,7 @@ from deepenough.lab import stats
 
 def write_example(tmp_path, **overrides):
     run = results.ChapterRun("example", "quick", 0, tmp_path)
-    verdicts = overrides.get("verdicts", [results.verdict("C1", "supported", "because the numbers agree", key="gap")])
+    verdicts = overrides.get("verdicts", [results.verdict("C1", results.Ruling("supported", "because the numbers agree"), key="gap")])
     measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0]), unit="ms", what="a gap")}
     return run.write(verdicts, measurements, seeds=[0, 1])
 
@@ -25,14 +25,14 @@ def test_written_file_validates_and_records_provenance(tmp_path):
 
 def test_unknown_verdict_and_profile_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="must be one of"):
-        results.verdict("C1", "probably", "a reason long enough")
+        results.verdict("C1", results.Ruling("probably", "a reason long enough"))
     with pytest.raises(ValueError, match="unknown profile"):
         results.ChapterRun("example", "medium", 0, tmp_path)
 
 
 def test_verdict_citing_a_missing_measurement_fails_validation(tmp_path):
     with pytest.raises(jsonschema.ValidationError, match="unknown measurement"):
-        write_example(tmp_path, verdicts=[results.verdict("C1", "refuted", "cites nothing real", key="nope")])
+        write_example(tmp_path, verdicts=[results.verdict("C1", results.Ruling("refuted", "cites nothing real"), key="nope")])
 
 
 def test_schema_rejects_missing_fields_and_bad_claim_ids(tmp_path):

@@ -2,6 +2,7 @@
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from deepenough.machinery import runner
@@ -22,14 +23,14 @@ deepenough: {{chapter: {name}, claims: [C1], budget_s: {{quick: 60, full: 60}}, 
 """
 WRITE = """
 ```{code-cell} ipython3
-from deepenough.machinery.results import ChapterRun, measurement, verdict
+from deepenough.machinery.results import ChapterRun, Ruling, measurement, verdict
 from deepenough.lab.stats import mean_ci
 run = ChapterRun("NAME", profile, seed, results_dir)
 x = 1 / 1
 ```
 
 ```{code-cell} ipython3
-run.write([verdict("C1", "supported", "the fixture says so", "x")], {"x": measurement(mean_ci([x]))}, [seed])
+run.write([verdict("C1", Ruling("supported", "the fixture says so"), "x")], {"x": measurement(mean_ci([x]))}, [seed])
 ```
 """
 PARAMS = 'profile = "quick"\nseed = 0\nresults_dir = None'
@@ -112,11 +113,58 @@ def test_cli_exit_codes(capsys):
     assert main(["build", "--profile", "huge"]) == 2
 
 
+def test_a_prose_edit_re_renders_without_re_executing(book):
+    first = run(book, "good")
+    assert first.ok
+    code_outputs = [c.outputs for c in nbformat.read(first.executed, as_version=4).cells if c.cell_type == "code"]
+    path = book / "book" / "good.md"
+    path.write_text(path.read_text().replace("# good\n", "# good\n\nA new sentence of prose.\n"))
+    again = run(book, "good")
+    assert again.cached and "prose" in again.message
+    notebook = nbformat.read(again.executed, as_version=4)
+    assert any("A new sentence of prose." in c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert [c.outputs for c in notebook.cells if c.cell_type == "code"] == code_outputs
+    assert run(book, "good").message == "unchanged since its last run (cached)"
+
+
+def test_injected_parameters_stay_off_the_page(book):
+    notebook = nbformat.read(run(book, "good").executed, as_version=4)
+    injected = [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
+
+
+def test_two_at_a_time_gives_the_same_outcomes_as_one_at_a_time(book):
+    outcomes = {o.chapter: o.ok for o in runner.run_all(root=book, build=book / "_build", jobs=2)}
+    assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False, "slow": False}
+
+
+def test_a_chapter_module_edit_re_executes_that_chapter_only(tmp_path, monkeypatch):
+    package = tmp_path / "package_copy"
+    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    parameters = {"profile": "quick", "seed": 0}
+    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "jokes")}
+    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    (package / "chapters" / "jokes.py").write_text((package / "chapters" / "jokes.py").read_text() + "\n# edit\n")
+    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    assert after["jokes"] != before["jokes"] and after["kv_cache"] == before["kv_cache"]
+
+
+def test_the_cache_key_ignores_prose_but_not_code(tmp_path):
+    page = tmp_path / "kv_cache.md"
+    text = (runner.ROOT / "book" / "kv_cache.md").read_text()
+    page.write_text(text)
+    key = runner.cache_key(page, {})
+    page.write_text(text.replace("## The claim\n", "## The claim\n\nAn added sentence.\n"))
+    assert runner.cache_key(page, {}) == key
+    page.write_text(text.replace("import copy\n", "import copy  # edited\n"))
+    assert runner.cache_key(page, {}) != key
+
+
 def test_changing_the_package_code_invalidates_the_cache(book, tmp_path, monkeypatch):
     package = tmp_path / "package_copy"
     shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(runner, "PACKAGE", package)
     assert run(book, "good").ok
     assert run(book, "good").cached
-    (package / "stats.py").write_text((package / "stats.py").read_text() + "\n# a change\n")
+    (package / "lab" / "stats.py").write_text((package / "lab" / "stats.py").read_text() + "\n# a change\n")
     assert not run(book, "good").cached, "a change to the package must trigger re-execution"
