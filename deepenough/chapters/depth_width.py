@@ -1,4 +1,4 @@
-"""Depth versus width at a fixed parameter budget, looped blocks, and the serial depth of SmolLM2.
+"""Page ``book/depth_width.md``, claims C7 and C10: depth versus width at a fixed parameter budget, looped blocks, and the serial depth of SmolLM2.
 
 Every model is a ``tiny.llama`` (the SmolLM2 block at toy size) described by a ``Shape``; every run goes
 through ``train.train``. Two tasks: memorising a table of random facts (what width is said to buy) and

@@ -1,4 +1,4 @@
-"""Chapter "forgetting" (claim C8): can a model lose what it has read, and does it use what it keeps?
+"""Page ``book/forgetting.md``, claim C8: can a model lose what it has read, and does it use what it keeps?
 
 Two measurements. (1) Copying N random tokens, for a tiny transformer and a GRU of matched parameter
 count, trained by the same loop: accuracy against N, and the bits each model demonstrably reads back.

@@ -1,4 +1,4 @@
-"""Machinery for the chapter "Information is lost": what a SwiGLU FFN computes at one token, and what
+"""Page ``book/information_lost.md``, claims C2, C3, C4 and C6: what a SwiGLU FFN computes at one token, and what
 later tokens can read of it.
 
 SmolLM2's FFN at layer n is ``down(silu(gate(x)) * up(x))`` with ``x`` the RMS-normed residual stream.

@@ -1,4 +1,4 @@
-"""Joke-writing depth (C9): a joke census of SmolLM2, and luck vs serial compute in a synthetic pun world.
+"""Page ``book/jokes.md``, claim C9: a joke census of SmolLM2, and luck vs serial compute in a synthetic pun world.
 
 Part 1 samples "Tell me a joke." many times, groups near-duplicates, matches known jokes and classifies
 each sample's format. Part 2 trains tiny transformers on a task with a checkable "clever" answer (the

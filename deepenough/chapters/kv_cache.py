@@ -1,4 +1,4 @@
-"""Claim C1: is the KV cache "just an optimization"?
+"""Page ``book/kv_cache.md``, claim C1: is the KV cache "just an optimization"?
 
 Cached decoding (prefill once, then one token at a time) against recomputing the whole prefix at every
 step, on SmolLM2-135M in float64, float32 and bfloat16; the same kind of difference from shape changes
@@ -13,7 +13,7 @@ import numpy as np
 import pyjokes
 import torch
 
-from ..machinery.results import Ruling
+from ..machinery.rules import Rule, Ruling, always, decide
 # A float64 forward pass of this size rounds at ~1e-16 relative per operation; after 30 layers and
 # sums over ~1e3 terms, agreement to 1e-9 relative leaves six orders of magnitude of headroom for
 # rounding while still catching any real difference (a wrong position or mask changes logits by ~1).
@@ -223,20 +223,55 @@ def fit_cost_model(flops: list[float], seconds: list[float]) -> tuple[float, flo
     return float(max(intercept, 0.0)), float(1.0 / slope)
 
 
-def c1_verdict(float64_relative: float, finite_precision_exact: bool, forks_rounding: bool,
-               cache_like_shape: bool, reruns_identical: bool, evidence: str = "") -> Ruling:
-    """Both halves of C1: the theory (cached = recomputed) and the practice (deterministic output).
+@torch.no_grad()
+def completions_by_batch(model, tokenizer, prompt: str, companions: list[str], batch_sizes: list[int],
+                         new_tokens: int, seed: int) -> list[tuple[int, ...]]:
+    """Greedy completions of one prompt as only the batch around it changes (the anchor's measure).
 
-    Nuanced: exact in theory, but in finite precision the cache is one more change of summation
-    order, flipping tokens only at near-ties, while one fixed computation stays deterministic.
-    ``evidence`` is the measured values in words; the ruling's reason starts with it.
+    For each batch size, the prompt is decoded beside ``size - 1`` companion prompts drawn by ``seed``,
+    left-padded so every row ends at the same position. The prompt's own tokens and positions never
+    change; only the shape of the computation does.
     """
-    lead = f"{evidence}: " if evidence else ""
-    if float64_relative > THEORY_RELATIVE_TOLERANCE:
-        return Ruling("refuted", lead + "in float64 the cache does not reproduce recomputation, so it is a different computation")
-    if finite_precision_exact and reruns_identical:
-        return Ruling("supported", lead + "the cache reproduces recomputation exactly, even in finite precision")
-    if forks_rounding and cache_like_shape and reruns_identical:
-        return Ruling("nuanced", lead + "exact in theory; in finite precision the cache is one more change of summation "
-                      "order, which flips a token only where the top two are nearly tied")
-    return Ruling("refuted", lead + "in finite precision the cache changes outputs beyond what rounding explains")
+    rng = random.Random(seed)
+    tokenizer.padding_side = "left"
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    found = []
+    for size in batch_sizes:
+        texts = [prompt] + rng.sample(companions, size - 1)
+        batch = tokenizer(texts, return_tensors="pt", padding=True)
+        out = model.generate(**batch, max_new_tokens=new_tokens, do_sample=False, pad_token_id=pad,
+                             min_new_tokens=new_tokens)
+        found.append(tuple(out[0, batch.input_ids.shape[1]:].tolist()))
+    return found
+
+
+# The decision table for C1, tried top to bottom. The author's claim has two halves: the cache loses no
+# information (the float64 test) and the output is a deterministic function of the input tokens. Radford
+# Neal's qualifier is that the second holds in theory, not always in practice.
+C1_RULES = (
+    Rule("refuted", f"in float64 the cached and recomputed logits differ by more than {THEORY_RELATIVE_TOLERANCE:g} "
+         "(relative): the cache changes the computation, not only its speed",
+         lambda v: v["float64_relative"] > THEORY_RELATIVE_TOLERANCE),
+    Rule("refuted", f"a greedy fork happened where the top two logits were more than {ROUNDING_GAP_FACTOR:g} times "
+         "the rounding noise apart: the cache changed a clear decision",
+         lambda v: not v["forks_rounding"]),
+    Rule("refuted", "rerunning one fixed computation changed its logits: not even one fixed computation is "
+         "deterministic here", lambda v: not v["reruns_identical"]),
+    Rule("nuanced", f"the cache moved logits more than {SAME_SCALE_FACTOR:g} times as much as any cache-free change "
+         "of shape, though its forks stay at near-ties", lambda v: not v["cache_like_shape"]),
+    Rule("nuanced", "float64 agrees (nothing is lost) and one fixed computation is deterministic, but in finite "
+         "precision the greedy output changed with the shape of the computation (the cache, or only the batch "
+         "around the prompt), at near-ties: deterministic in theory, not always in practice",
+         lambda v: v["forks"] > 0 or v["distinct_completions"] > 1),
+    Rule("supported", "float64 agrees, reruns are bit-identical, and no change of cache or batch changed a single "
+         "greedy token", always),
+)
+
+
+def c1_verdict(float64_relative: float, forks: int, forks_rounding: bool, cache_like_shape: bool,
+               reruns_identical: bool, distinct_completions: int, evidence: str = "") -> Ruling:
+    """C1 from the float64 agreement, the forks, the shape controls, the reruns and the batch anchor."""
+    values = dict(float64_relative=float64_relative, forks=forks, forks_rounding=forks_rounding,
+                  cache_like_shape=cache_like_shape, reruns_identical=reruns_identical,
+                  distinct_completions=distinct_completions)
+    return decide(C1_RULES, values, evidence)

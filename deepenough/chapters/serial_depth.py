@@ -1,4 +1,4 @@
-"""Serial depth (claim C5): does following a chain of k dependent steps need depth that grows with k?
+"""Page ``book/serial_depth.md``, claim C5: does following a chain of k dependent steps need depth that grows with k?
 
 The task is parity state tracking with a label at every position (``tasks.state_tracking``): the label
 at position i is the XOR of inputs 0..i, so accuracy at position k-1 is accuracy on a chain of length k.

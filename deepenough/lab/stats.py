@@ -8,12 +8,16 @@ LEVEL = 0.95
 
 
 def mean_ci(values, level: float = LEVEL, bounds: tuple[float, float] | None = None) -> dict:
-    """Mean and Student-t interval over independent runs (seeds). One value gives a zero-width interval.
+    """Mean and Student-t interval over independent runs (seeds, prompts). One value is a point, not an interval.
 
-    ``bounds`` clips the interval to the values the quantity can take (an accuracy cannot exceed 1),
-    which matters with few seeds, where the t interval is wide.
+    Two values are refused: with one degree of freedom the t multiplier is 12.7, so the interval spans
+    any axis and decides nothing; run a third seed, or use an interval over evaluation items
+    (``proportion_ci``) when those are the replicated unit. ``bounds`` clips the interval to the values
+    the quantity can take (an accuracy cannot exceed 1).
     """
     x = np.asarray(values, dtype=float).ravel()
+    if x.size == 2:
+        raise ValueError("two values give no usable t interval (t = 12.7): use three or more")
     mean = float(x.mean())
     if x.size < 2 or np.all(x == x[0]):
         return {"mean": mean, "low": mean, "high": mean, "n": int(x.size)}

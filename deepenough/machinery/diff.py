@@ -1,7 +1,8 @@
 """``python -m deepenough diff OLD_RESULTS NEW_RESULTS``: what a change did to the book's conclusions.
 
 Compares two directories of results files (for example ``main``'s build and a branch's) and prints,
-per claim, the verdicts that changed and the key numbers that moved outside each other's interval.
+per claim, the verdicts that changed (and whether their rule changed, their data, or both) and the key
+numbers that moved outside each other's interval.
 """
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ from .ledger import format_number
 from .results import read_all
 
 
-def key_numbers(results: dict[str, dict]) -> dict[str, tuple[str, dict | None]]:
-    """Per claim: its verdict and the measurement that decided it."""
+def key_numbers(results: dict[str, dict]) -> dict[str, tuple[str, dict | None, str, str]]:
+    """Per claim: its verdict, the measurement that decided it, its chapter and its rule's digest."""
     out = {}
     for r in results.values():
         for v in r["verdicts"]:
-            out[v["claim"]] = (v["verdict"], r["measurements"].get(v["key"]) if v["key"] else None, r["chapter"])
+            out[v["claim"]] = (v["verdict"], r["measurements"].get(v["key"]) if v["key"] else None, r["chapter"],
+                               v.get("rule", ""))
     return out
+
+
+def cause(rule_changed: bool, data_moved: bool) -> str:
+    if rule_changed:
+        return "its rule changed" + (" and its data moved" if data_moved else "")
+    return "its data changed (same rule)"
 
 
 def moved(old: dict | None, new: dict | None) -> bool:
@@ -37,9 +45,11 @@ def diff(old_dir: Path, new_dir: Path) -> list[str]:
         if claim not in new:
             lines.append(f"{claim}: no longer tested (was {old[claim][0]} in {old[claim][2]})")
             continue
-        (v0, m0, _), (v1, m1, chapter) = old[claim], new[claim]
+        (v0, m0, _, rule0), (v1, m1, chapter, rule1) = old[claim], new[claim]
         if v0 != v1:
-            lines.append(f"{claim} ({chapter}): verdict {v0} -> {v1}")
+            lines.append(f"{claim} ({chapter}): verdict {v0} -> {v1}: {cause(rule0 != rule1, moved(m0, m1))}")
+        elif rule0 != rule1:
+            lines.append(f"{claim} ({chapter}): same verdict ({v1}), but its rule changed")
         if moved(m0, m1):
             before = format_number(m0) if m0 else "none"
             after = format_number(m1) if m1 else "none"

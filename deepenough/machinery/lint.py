@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
-import yaml
 
 from . import ledger, paths, scaffold
 
@@ -91,8 +90,7 @@ def placeholder_problems(path: Path, root: Path = paths.ROOT) -> list[Problem]:
 
 def companion_problems(name: str, claims: list[str], root: Path) -> list[Problem]:
     """The chapter's module and tests exist; the module's docstring opens with its page and its claims."""
-    module = root / paths.CHAPTERS.relative_to(paths.ROOT) / f"{name}.py"
-    test = root / "tests" / "chapters" / f"test_{name}.py"
+    _, module, test = scaffold.targets(name, root)
     page = f"book/{name}.md"
     problems = []
     for path, what in ((module, "module"), (test, "unit tests")):
@@ -112,7 +110,7 @@ def companion_problems(name: str, claims: list[str], root: Path) -> list[Problem
     opening = (docstring or "").split("\n\n")[0]
     if not docstring:
         problems.append(Problem(module, 1, "the module has no docstring",
-                                f'open it with its page and claims: """{page}, claim {", ".join(claims)}: <title>'))
+                                f'open it with its page and claims: """Page ``{page}``, claim {", ".join(claims)}: …'))
     else:
         if page not in opening and not re.search(rf"(?<![\w/]){re.escape(name)}(?!\w)", opening):
             problems.append(Problem(module, tree.body[0].lineno, f"the module's docstring does not open with its page "
@@ -212,7 +210,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
                     "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
     problems += placeholder_problems(path, root)
     if not info.get("claims"):
-        return sorted(problems, key=lambda p: p.line)  # a chapter that tests no claim: no verdict sections, module or tests
+        return sorted(problems, key=lambda p: p.line)  # tests no claim: no verdict sections, module or tests
     headings = [(i, line.lower()) for i, line in enumerate(lines, 1) if line.startswith("## ")]
     position = 0
     for section in SECTIONS:

@@ -15,35 +15,29 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import NamedTuple
 
 import jsonschema
 
 from ..lab.smollm import GGUF_NAME, GGUF_SHA256, PACKAGE
 from . import paths
+from .rules import VERDICTS, Ruling  # noqa: F401 (chapters take both from the results contract)
 
-VERDICTS = ("supported", "refuted", "nuanced", "inconclusive", "not testable here")
 PROFILES = ("quick", "full")
 SCHEMA = json.loads(paths.SCHEMA.read_text())
 TRACKED_PACKAGES = ("torch", "transformers", "numpy", "scipy", "scikit-learn", "papermill", "jupyter-book")
 
 
-def measurement(stat: dict, unit: str = "", what: str = "") -> dict:
-    """A key number: a ``stats`` interval dict plus its unit and a few words on what it is."""
-    return {**stat, "unit": unit, "what": what}
-
-
-class Ruling(NamedTuple):
-    """What every verdict function returns: the verdict and, in plain words, why."""
-    verdict: str
-    reason: str
+def measurement(stat: dict, unit: str = "", what: str = "", over: str = "") -> dict:
+    """A key number: a ``stats`` interval dict, its unit, a few words on what it is, and what its interval is
+    over (the replicated unit: "seeds", "prompts", "evaluation items"; "exact" for a number with none)."""
+    return {**stat, "unit": unit, "what": what, "over": over or ("exact" if stat["low"] == stat["high"] else "")}
 
 
 def verdict(claim: str, ruling: Ruling, key: str | None = None) -> dict:
     """One claim's computed verdict; ``key`` names the measurement that decided it."""
     if ruling.verdict not in VERDICTS:
         raise ValueError(f"verdict for {claim} must be one of {VERDICTS}, not {ruling.verdict!r}")
-    return {"claim": claim, "verdict": ruling.verdict, "reason": ruling.reason, "key": key}
+    return {"claim": claim, "verdict": ruling.verdict, "reason": ruling.reason, "key": key, "rule": ruling.rule}
 
 
 def environment() -> dict:

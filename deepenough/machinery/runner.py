@@ -269,6 +269,14 @@ def run_in_worker(name: str, profile: str, seed: int, force: bool, root: Path, b
         return Outcome(name, False, str(e))
 
 
+def last_wall_time(name: str, build: Path, default: float) -> float:
+    """How long the chapter took last time it ran here (its budget if it never did)."""
+    try:
+        return json.loads((build / "results" / f"{name}.json").read_text())["wall_time_s"]
+    except (OSError, ValueError, KeyError):
+        return default
+
+
 def default_jobs() -> int:
     return int(os.environ.get("DEEPENOUGH_JOBS", 1))
 
@@ -283,6 +291,8 @@ def run_all(profile: str = "quick", seed: int = 0, force: bool = False, root: Pa
     jobs = jobs or default_jobs()
     pages = notebooks(root)
     chapters = [n for n, p in pages.items() if not meta(p).get("summary")]
+    if jobs > 1:  # longest first, so the last chapter to start is a short one
+        chapters.sort(key=lambda n: -last_wall_time(n, build, meta(pages[n])["budget_s"][profile]))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     done: dict[str, Outcome] = {}
 

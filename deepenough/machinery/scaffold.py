@@ -78,7 +78,8 @@ def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who
         raise ScaffoldError(f"{claim} is not in the claims registry: give --quote (exact words from the debate), "
                             "--who (the speaker's role) and --summary (the claim in a sentence) to add it")
 
-    texts = [fill((template_dir(root) / template).read_text(), name, claim, title) for template, _ in TEMPLATES.values()]
+    texts = [fill((template_dir(root) / template).read_text(), name, claim, title)
+             for template, _ in TEMPLATES.values()]
     for path, text in zip(created, texts):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)

@@ -3,7 +3,10 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
+from transformers import BatchEncoding
+
 from deepenough.chapters import kv_cache
+from deepenough.machinery import rules
 
 SMOLLM2 = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                       num_attention_heads=9, num_key_value_heads=3)
@@ -114,16 +117,40 @@ def test_noise_and_rounding_forks():
     assert not kv_cache.forks_are_rounding([0.1, kv_cache.ROUNDING_GAP_FACTOR * noise * 1.01], noise)
 
 
-@pytest.mark.parametrize("relative, exact, rounding, like_shape, reruns, expected", [
-    (1e-15, True, True, True, True, "supported"),
-    (1e-15, False, True, True, True, "nuanced"),
-    (1e-15, False, False, True, True, "refuted"),
-    (1e-15, False, True, False, True, "refuted"),
-    (1e-15, False, True, True, False, "refuted"),
-    (1e-6, True, True, True, True, "refuted"),
+AGREES = dict(float64_relative=1e-15, forks=0, forks_rounding=True, cache_like_shape=True, reruns_identical=True,
+              distinct_completions=1)
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, "supported"),
+    ({"forks": 2}, "nuanced"),                              # forks at near-ties only
+    ({"distinct_completions": 3}, "nuanced"),               # the batch alone changed the output
+    ({"cache_like_shape": False}, "nuanced"),
+    ({"forks": 1, "forks_rounding": False}, "refuted"),     # a fork at a clear margin
+    ({"reruns_identical": False}, "refuted"),
+    ({"float64_relative": 1e-6}, "refuted"),
 ])
-def test_c1_verdict(relative, exact, rounding, like_shape, reruns, expected):
-    assert kv_cache.c1_verdict(relative, exact, rounding, like_shape, reruns).verdict == expected
+def test_every_c1_outcome_is_reachable(change, expected):
+    ruling = kv_cache.c1_verdict(**{**AGREES, **change})
+    assert ruling.verdict == expected and ruling.rule == rules.digest(kv_cache.C1_RULES)
+    assert {"supported", "nuanced", "refuted"} == set(rules.outcomes(kv_cache.C1_RULES))
+
+
+def test_batch_anchor_decodes_the_same_prompt_in_batches_of_each_size():
+    class Tokenizer:
+        pad_token_id, eos_token_id, padding_side = 0, 0, "right"
+
+        def __call__(self, texts, return_tensors, padding):
+            width = max(len(t) for t in texts)
+            ids = torch.tensor([[0] * (width - len(t)) + [ord(c) % 50 + 1 for c in t] for t in texts])
+            return BatchEncoding({"input_ids": ids, "attention_mask": (ids > 0).long()})
+
+    class Model:
+        def generate(self, input_ids, attention_mask, max_new_tokens, **kwargs):
+            return torch.cat([input_ids, torch.full((len(input_ids), max_new_tokens), len(input_ids))], 1)
+
+    found = kv_cache.completions_by_batch(Model(), Tokenizer(), "abc", ["de", "fgh", "i"], [1, 2, 4], 3, seed=0)
+    assert found == [(1, 1, 1), (2, 2, 2), (4, 4, 4)]
 
 
 def test_cache_like_shape_change():

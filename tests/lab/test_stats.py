@@ -14,7 +14,12 @@ def test_mean_ci_matches_t_interval():
 
 def test_mean_ci_single_or_constant_values_has_zero_width():
     assert stats.mean_ci([0.5]) == {"mean": 0.5, "low": 0.5, "high": 0.5, "n": 1}
-    assert stats.mean_ci([1.0, 1.0])["high"] == 1.0
+    assert stats.mean_ci([1.0, 1.0, 1.0])["high"] == 1.0
+
+
+def test_mean_ci_refuses_two_values():
+    with pytest.raises(ValueError, match="three or more"):
+        stats.mean_ci([0.2, 0.4])
 
 
 def test_proportion_ci_stays_in_unit_interval_and_is_not_degenerate_at_extremes():
@@ -30,5 +35,5 @@ def test_bootstrap_ci_brackets_the_statistic():
 
 
 def test_mean_ci_clips_to_bounds():
-    ci = stats.mean_ci([0.95, 1.0], bounds=(0, 1))
+    ci = stats.mean_ci([0.9, 0.95, 1.0], bounds=(0, 1))
     assert ci["high"] == 1.0 and ci["low"] >= 0.0 and ci["mean"] == 0.975
