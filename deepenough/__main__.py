@@ -25,6 +25,14 @@ def main(argv=None) -> int:
     new.add_argument("--quote", help="for a new claim: its exact words from the debate")
     new.add_argument("--who", help="for a new claim: the speaker's role (the author, a commenter, ...)")
     new.add_argument("--summary", help="for a new claim: the claim in one sentence")
+    record = sub.add_parser("record", help="run a chapter's full profile and store it in records/ with its provenance")
+    record.add_argument("chapter", nargs="?", help="a chapter name (or --all)")
+    record.add_argument("--all", action="store_true", help="every chapter whose record is missing or stale")
+    record.add_argument("--seed", type=int, default=0)
+    stable = sub.add_parser("stability", help="run a chapter at three fixed seeds; fail if any verdict moves")
+    stable.add_argument("chapter")
+    stable.add_argument("--seeds", type=int, nargs="+", default=list(runner.STABILITY_SEEDS))
+    stable.add_argument("--profile", default="quick")
     diff = sub.add_parser("diff", help="compare two results directories claim by claim")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
@@ -61,6 +69,34 @@ def main(argv=None) -> int:
     if args.command == "diff":
         print("\n".join(verdict_diff.diff(args.old, args.new)))
         return 0
+    if args.command == "record":
+        from .machinery import records
+
+        if bool(args.all) == bool(args.chapter):
+            print("error: name one chapter or give --all", file=sys.stderr)
+            return 2
+        try:
+            if args.all:
+                for name, what in records.make_all(args.seed):
+                    print(f"{name}: {what}")
+            else:
+                print(f"recorded: {records.make(args.chapter, args.seed)}")
+        except (records.RecordError, runner.ChapterError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        return 0
+    if args.command == "stability":
+        try:
+            found = runner.stability(args.chapter, args.seeds, args.profile)
+        except runner.ChapterError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        claims = sorted({c for verdicts in found.values() for c in verdicts}, key=lambda c: int(c[1:]))
+        for claim in claims:
+            print(f"{claim}: " + ", ".join(f"seed {s} {found[s].get(claim, '-')}" for s in found))
+        unstable = [c for c in claims if len({found[s].get(c) for s in found}) > 1]
+        print(f"unstable: {', '.join(unstable)}" if unstable else "every verdict is the same at every seed")
+        return 1 if unstable else 0
     if args.command == "run":
         try:
             outcome = runner.run_chapter(args.chapter, args.profile, args.seed, force=True)

@@ -9,7 +9,6 @@ the paper's words) or when it is in the small allow-list below. Words nobody in 
 quotation marks: italicise a term, or paraphrase without quotes.
 """
 import re
-from pathlib import Path
 
 import pytest
 
@@ -136,11 +135,17 @@ def paragraphs(text: str):
             current.append((number, line))
 
 
+def line_at(starts: list[tuple[int, int]], offset: int) -> int:
+    """The line number of ``offset`` in a paragraph joined from lines that start at ``starts``."""
+    return max(n for start, n in starts if start <= offset)
+
+
 def inline_quotations(text: str) -> list[tuple[int, str, bool]]:
     """Inline double-quoted phrases of two or more words: (line, phrase, whether the paragraph cites a paper).
 
     Quotation marks are paired in order within a paragraph, so a quote may span a line break. An odd
-    number of marks in a paragraph is reported as the phrase ``"<unbalanced>"``.
+    number of marks in a paragraph is reported as the phrase ``"<unbalanced>"``. A glued value is not prose,
+    so quotation marks around one (a model's output, say) are not checked here.
     """
     found = []
     for paragraph in paragraphs(text):
@@ -150,17 +155,13 @@ def inline_quotations(text: str) -> list[tuple[int, str, bool]]:
             starts.append((len(joined), number))
             joined += NOT_PROSE.sub(lambda m: " " * len(m.group()), line) + " "
         marks = [i for i, c in enumerate(joined) if c in QUOTE_MARKS]
-
-        def line_at(offset):
-            return max(n for start, n in starts if start <= offset)
-
         if len(marks) % 2:
-            found.append((line_at(marks[-1]), "<unbalanced>", cites))
+            found.append((line_at(starts, marks[-1]), "<unbalanced>", cites))
             marks = marks[:-1]
         for open_, close in zip(marks[::2], marks[1::2]):
             phrase = " ".join(joined[open_ + 1:close].split())
             if len(phrase.split()) >= 2:
-                found.append((line_at(open_), phrase, cites))
+                found.append((line_at(starts, open_), phrase, cites))
     return found
 
 

@@ -5,8 +5,8 @@ every other function the module gains.
 """
 import pytest
 
-from deepenough.chapters.CHAPTER_NAME import THRESHOLD, VERDICT_FUNCTION
-from deepenough.machinery.results import VERDICTS
+from deepenough.chapters.CHAPTER_NAME import CLAIM_ID_RULES, THRESHOLD, VERDICT_FUNCTION
+from deepenough.machinery.rules import VERDICTS, outcomes
 
 
 def interval(low: float, high: float) -> dict:
@@ -29,3 +29,7 @@ def test_an_interval_that_contains_the_threshold_is_inconclusive():
 def test_every_ruling_is_in_the_vocabulary_and_gives_its_reason(low, high):
     ruling = VERDICT_FUNCTION(interval(THRESHOLD + low, THRESHOLD + high))
     assert ruling.verdict in VERDICTS and ruling.reason
+
+
+def test_the_tests_above_reach_every_outcome_the_table_lists():
+    assert outcomes(CLAIM_ID_RULES) == ["supported", "refuted", "inconclusive"]

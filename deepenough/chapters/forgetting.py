@@ -1,9 +1,10 @@
 """Page ``book/forgetting.md``, claim C8: can a model lose what it has read, and does it use what it keeps?
 
-Two measurements. (1) Copying N random tokens, for a tiny transformer and a GRU of matched parameter
-count, trained by the same loop: accuracy against N, and the bits each model demonstrably reads back.
-(2) SmolLM2-135M reading a planted fact at varying depth in a longer context: retrieval accuracy, and
-the attention each layer pays to the fact from the answer position.
+Two halves, each with its own decision table. (1) *Cannot forget* (architecture): copying N random tokens,
+with the amount to remember swept past what a recurrent state of a given size can hold (the state size is
+swept too), for GRUs and LSTMs against a tiny transformer whose cache grows with the input. (2) *Uses what
+it keeps* (practice): SmolLM2-135M reading back a planted fact as its distance, its position and the number
+of look-alike distractor facts grow, with the attention each layer pays to the fact.
 """
 from __future__ import annotations
 
@@ -13,40 +14,86 @@ import random
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from ..machinery.results import Ruling
 from ..lab import stats, tasks, tiny, train
 from ..lab.train import IGNORE
+from ..machinery.rules import Rule, Ruling, always, decide
 
 VOCAB = 32  # token 0 separates the tokens from their copy; 1..31 are content
 BITS_PER_TOKEN = math.log2(VOCAB - 1)
+FLOAT_BITS = 32  # a float32 number takes 2**32 values at most: the hard ceiling on what one state float holds
 TRANSFORMER = dict(d_model=64, depth=2, heads=4)
-GRU_DEPTH = 2
-LEARNING_RATE = 3e-3
+EMBED = 32  # recurrent models read tokens through an embedding of this width, whatever their state size
+LEARNING_RATE = 3e-3  # the transformer's
+RECURRENT_LR = 1e-2  # recurrent models learn copying slowly; at 3e-3 they stayed near chance on one token
 
-RECALL_HIGH = 0.9  # accuracy at or above this counts as "near perfect" (and as "this seed learned")
-FORGET_GAP = 0.3  # the GRU "forgot" if its accuracy at the largest N is this far below the transformer's
-USE_FLOOR = 0.8  # SmolLM2 "uses" what it holds if retrieval is at least this in every depth/length cell
-
-
-# --- experiment 1: copying under a bounded state --------------------------------------------------------
-
-def gru_params(d_model: int, depth: int = GRU_DEPTH, vocab: int = VOCAB) -> int:
-    """Parameters of ``tiny.RecurrentLM``: embedding (tied output) plus per layer 3 gates × (W_ih, W_hh, 2 biases)."""
-    return vocab * d_model + depth * (6 * d_model * d_model + 6 * d_model)
+RECALL_HIGH = 0.9  # accuracy at or above this counts as "solved" (chance is 1/31)
+FORGET_GAP = 0.3  # a recurrent model "forgot" if it sits this far below the transformer, beyond both intervals
+USE_FLOOR = 0.8  # SmolLM2 "uses" what it holds if retrieval is at least this in every cell (a miss in five is not
+#                  the commenter's "always be there for the taking")
 
 
-def matched_gru_width(target: int, depth: int = GRU_DEPTH, vocab: int = VOCAB) -> int:
-    """The GRU width whose parameter count is closest to ``target``."""
-    return min(range(4, 1024), key=lambda d: abs(gru_params(d, depth, vocab) - target))
+# --- experiment 1: copying past the capacity of a recurrent state ---------------------------------------
+
+class StateRNN(nn.Module):
+    """Embedding → one GRU or LSTM layer of ``width`` units → linear read-out: a state of fixed size.
+
+    The embedding and read-out do not grow with the state, so sweeping ``width`` sweeps the memory alone."""
+
+    def __init__(self, width: int, cell: str = "gru", seed: int = 0, vocab: int = VOCAB, embed: int = EMBED):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.embed = nn.Embedding(vocab, embed)
+        self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](embed, width, batch_first=True)
+        self.out = nn.Linear(width, vocab)
+        self.cell, self.width = cell, width
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        hidden, _ = self.rnn(self.embed(ids))
+        return self.out(hidden)
+
+    def state_floats(self) -> int:
+        """Numbers carried from one token to the next (an LSTM carries a hidden and a cell vector)."""
+        return self.width * (2 if self.cell == "lstm" else 1)
 
 
-def build_model(arch: str, seed: int) -> torch.nn.Module:
-    transformer = tiny.llama(VOCAB, seed=seed, max_len=512, **TRANSFORMER)
-    if arch == "transformer":
-        return transformer
-    width = matched_gru_width(tiny.count_params(transformer))
-    return tiny.RecurrentLM(VOCAB, width, depth=GRU_DEPTH, cell="gru", seed=seed)
+def bits_to_remember(n: int) -> float:
+    """Information in N uniform random content tokens: N log2 31 bits."""
+    return n * BITS_PER_TOKEN
+
+
+def state_bits(floats: int) -> int:
+    """The most bits a state of ``floats`` float32 numbers can hold, however it is trained."""
+    return floats * FLOAT_BITS
+
+
+def transformer_cache_floats(n: int, d_model: int = TRANSFORMER["d_model"], depth: int = TRANSFORMER["depth"]) -> int:
+    """Keys and values the transformer holds when it starts the copy (N tokens and the separator)."""
+    return 2 * depth * d_model * (n + 1)
+
+
+def binary_entropy(p: float) -> float:
+    return 0.0 if p <= 0 or p >= 1 else -p * math.log2(p) - (1 - p) * math.log2(1 - p)
+
+
+def accuracy_ceiling(n: int, capacity_bits: float, symbols: int = VOCAB - 1) -> float:
+    """Fano's bound: the best mean per-token accuracy any reader of a ``capacity_bits`` state can reach on
+    a copy of N uniform tokens out of ``symbols``.
+
+    The copy must recover N log2(symbols) bits from the state; what the state cannot hold, at least
+    N log2(symbols) - capacity bits, stays uncertain, and Fano's inequality (summed over tokens, by concavity)
+    turns that into an error rate e with h(e) + e log2(symbols - 1) >= log2(symbols) - capacity / N.
+    """
+    missing = math.log2(symbols) - capacity_bits / n
+    if missing <= 0:
+        return 1.0
+    fano = lambda e: binary_entropy(e) + e * math.log2(symbols - 1)
+    low, high = 0.0, 1 - 1 / symbols  # fano rises from 0 to log2(symbols) on this range
+    for _ in range(60):
+        mid = (low + high) / 2
+        low, high = (mid, high) if fano(mid) < missing else (low, mid)
+    return 1 - high
 
 
 def mixed_copy(batch: int, lengths: list[int]):
@@ -59,9 +106,18 @@ def mixed_copy(batch: int, lengths: list[int]):
     return make
 
 
-def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, batch: int = 64):
-    model = build_model(arch, seed)
-    log = train.train(model, mixed_copy(batch, lengths), steps, seed=seed, lr=LEARNING_RATE, log_every=50)
+def build_model(arch: str, seed: int, width: int = 0) -> nn.Module:
+    """``transformer`` (the tiny Llama), or ``gru``/``lstm`` with a state of ``width`` units."""
+    if arch == "transformer":
+        return tiny.llama(VOCAB, seed=seed, max_len=1024, **TRANSFORMER)
+    return StateRNN(width, arch, seed=seed)
+
+
+def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, width: int = 0, batch: int = 64,
+                       device: str = "cpu"):
+    model = build_model(arch, seed, width).to(device)
+    lr = LEARNING_RATE if arch == "transformer" else RECURRENT_LR
+    log = train.train(model, mixed_copy(batch, lengths), steps, seed=seed, lr=lr, log_every=25)
     return model, log
 
 
@@ -69,7 +125,7 @@ def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, bat
 def answer_cross_entropy_bits(model, batch) -> float:
     """Mean cross-entropy, in bits, of the model's distribution over the true token at the scored positions."""
     ids, targets = batch
-    out = tiny.logits(model, ids)
+    out = tiny.logits(model, ids.to(tiny.device_of(model))).cpu()
     return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=IGNORE).item() / math.log(2)
 
 
@@ -81,25 +137,106 @@ def bits_recalled(n: int, cross_entropy_bits: float) -> float:
     return n * max(0.0, BITS_PER_TOKEN - cross_entropy_bits)
 
 
+@torch.no_grad()
+def sequence_accuracies(model, batch) -> list[float]:
+    """Per sequence, the share of its N copied tokens predicted exactly (sequences are the evaluation items)."""
+    ids, targets = batch
+    mask = targets != IGNORE
+    hits = (train.predictions(model, ids) == targets) & mask
+    return (hits.sum(1) / mask.sum(1)).tolist()
+
+
 def recall_curve(model, lengths: list[int], seed: int, batch: int = 256) -> dict[int, dict]:
-    """Accuracy and bits recalled at each N, on fresh held-out sequences."""
+    """Accuracy (with its interval over evaluation sequences) and bits recalled at each N, on fresh sequences."""
     gen = torch.Generator().manual_seed(10_000 + seed)
     curve = {}
     for n in lengths:
         data = tasks.copy(batch, n, VOCAB)(gen)
-        curve[n] = {"accuracy": train.accuracy(model, data),
+        per_sequence = sequence_accuracies(model, data)
+        curve[n] = {"accuracy": float(np.mean(per_sequence)),
+                    "per_sequence": per_sequence,
                     "bits": bits_recalled(n, answer_cross_entropy_bits(model, data))}
     return curve
 
 
 def capacity_items(capacity_bits: float) -> float:
-    """The N at which N tokens carry as many bits as the measured capacity."""
+    """The N at which N tokens carry as many bits as ``capacity_bits``."""
     return capacity_bits / BITS_PER_TOKEN
 
 
-# --- experiment 2 and 3: a planted fact in SmolLM2 ------------------------------------------------------
+# --- the architecture half: "cannot forget" --------------------------------------------------------------
+# Values: tf_small, tf_large (intervals over seeds of the transformer's accuracy at the smallest and largest
+# trained N), rnn_small (the smallest-state recurrent model's accuracy at the smallest N, over evaluation
+# sequences) and rnn_large (the same model's accuracy at the largest N, where its bits exceed its state).
 
-NAMES = ["Nadia", "Tomas", "Ingrid", "Kofi", "Priya", "Mateo", "Yuki", "Leila", "Oskar", "Amara", "Dmitri", "Sofia"]
+C8_ARCHITECTURE_RULES = (
+    Rule("inconclusive", f"the transformer did not solve the smallest copy (lower end below {RECALL_HIGH:.2f}), "
+         "or the smallest-state recurrent model did not solve its smallest copy: a fall at large N would be the "
+         "training budget, not capacity; more steps would decide",
+         lambda v: v["tf_small"]["low"] < RECALL_HIGH or v["rnn_small"]["low"] < RECALL_HIGH),
+    Rule("supported", f"the transformer stays at or above {RECALL_HIGH:.2f} (lower end) at the largest N, and the "
+         f"recurrent model whose state that N overflows sits at least {FORGET_GAP:.2f} below it (its upper end "
+         "against the transformer's lower end): the fixed state lost what the growing cache kept",
+         lambda v: v["tf_large"]["low"] >= RECALL_HIGH and v["rnn_large"]["high"] <= v["tf_large"]["low"] - FORGET_GAP),
+    Rule("refuted", f"the transformer, having solved the small copies, falls below {RECALL_HIGH:.2f} (upper end) at "
+         "the largest trained N: it loses tokens it holds in its cache as a fixed state would",
+         lambda v: v["tf_large"]["high"] < RECALL_HIGH),
+    Rule("inconclusive", "the intervals overlap the thresholds: more seeds or evaluation sequences would decide",
+         always),
+)
+
+
+def architecture_verdict(tf_small: dict, tf_large: dict, rnn_small: dict, rnn_large: dict, evidence: str = "") -> Ruling:
+    values = dict(tf_small=tf_small, tf_large=tf_large, rnn_small=rnn_small, rnn_large=rnn_large)
+    return decide(C8_ARCHITECTURE_RULES, values, evidence)
+
+
+# --- the practice half: "uses what it keeps" ---------------------------------------------------------------
+# Value: worst, the Wilson interval (over prompts) of SmolLM2's exact retrieval in its worst cell.
+
+C8_PRACTICE_RULES = (
+    Rule("supported", f"in every cell SmolLM2 retrieves the planted fact at least {USE_FLOOR:.2f} of the time "
+         "(the worst cell's lower end): what is kept is used wherever it sits",
+         lambda v: v["worst"]["low"] >= USE_FLOOR),
+    Rule("refuted", f"in at least one cell retrieval stays below {USE_FLOOR:.2f} even at its upper end: the fact is "
+         "in the context, yet the model does not read it back", lambda v: v["worst"]["high"] < USE_FLOOR),
+    Rule("inconclusive", f"the worst cell's interval straddles {USE_FLOOR:.2f}: more prompts per cell would decide",
+         always),
+)
+
+
+def practice_verdict(worst: dict, evidence: str = "") -> Ruling:
+    return decide(C8_PRACTICE_RULES, dict(worst=worst), evidence)
+
+
+# --- one verdict for C8 -------------------------------------------------------------------------------------
+# The commenter's claim is the architecture half ("cannot forget"); he concedes the model "might never access
+# it again", so the practice half qualifies the claim rather than carrying it. Refuted or undecided
+# architecture decides; otherwise the practice half says whether "always there for the taking" is also taken.
+
+C8_RULES = (
+    Rule("refuted", "the architecture half is refuted", lambda v: v["architecture"] == "refuted"),
+    Rule("inconclusive", "the architecture half is inconclusive", lambda v: v["architecture"] == "inconclusive"),
+    Rule("supported", "the architecture half is supported and SmolLM2 uses what it keeps in every cell",
+         lambda v: v["practice"] == "supported"),
+    Rule("nuanced", "the architecture half is supported, but SmolLM2 demonstrably fails to use a fact it holds in "
+         "some cell (Radford Neal's caveat): kept, not always taken", lambda v: v["practice"] == "refuted"),
+    Rule("inconclusive", "the architecture half is supported, but whether SmolLM2 uses what it keeps is not decided "
+         "at this power", always),
+)
+
+
+def c8_verdict(architecture: Ruling, practice: Ruling) -> Ruling:
+    """One verdict for C8 from the two halves' rulings; the reason carries both halves' reasons."""
+    evidence = (f"cannot forget (architecture): {architecture.verdict}, because {architecture.reason}. "
+                f"Uses what it keeps (practice): {practice.verdict}, because {practice.reason}")
+    return decide(C8_RULES, dict(architecture=architecture.verdict, practice=practice.verdict), evidence)
+
+
+# --- experiment 2: a planted fact in SmolLM2 --------------------------------------------------------------
+
+NAMES = ["Nadia", "Tomas", "Ingrid", "Kofi", "Priya", "Mateo", "Yuki", "Leila", "Oskar", "Amara", "Dmitri", "Sofia",
+         "Hugo", "Zara", "Emil", "Noor", "Felix", "Aiko", "Ravi", "Greta"]
 # Filler written for this book: neutral sentences with no numbers and no names.
 FILLER = [
     "The river bends twice before it reaches the old mill.",
@@ -134,13 +271,18 @@ def fact_sentence(name: str, value: str) -> str:
     return f"The secret number of {name} is {value}."
 
 
-def planted_prompt(tokenizer, name: str, value: str, depth: float, sentences: int, rng: random.Random) -> dict:
-    """Token ids of notes with one planted fact at relative ``depth`` (0 = first, 1 = last sentence),
+def planted_prompt(tokenizer, name: str, value: str, depth: float, sentences: int, rng: random.Random,
+                   distractors: int = 0) -> dict:
+    """Token ids of notes with one planted fact at relative ``depth`` (0 = first, 1 = last sentence) among
+    ``sentences`` filler sentences and ``distractors`` look-alike facts about other names (at random places),
     followed by the question and the answer; spans of the fact and the answer are returned with them."""
-    filler = [rng.choice(FILLER) for _ in range(sentences)]
-    where = round(depth * sentences)
-    before = INSTRUCTION + " ".join(filler[:where]) + (" " if where else "")
-    after = (" " if where < sentences else "") + " ".join(filler[where:])
+    others = rng.sample([n for n in NAMES if n != name], distractors)
+    notes = [rng.choice(FILLER) for _ in range(sentences)]
+    for other in others:
+        notes.insert(rng.randint(0, len(notes)), fact_sentence(other, str(rng.randint(1000, 9999))))
+    where = round(depth * len(notes))
+    before = INSTRUCTION + " ".join(notes[:where]) + (" " if where else "")
+    after = (" " if where < len(notes) else "") + " ".join(notes[where:])
     question = f"\n\nQuestion: What is the secret number of {name}?\nAnswer: The secret number of {name} is"
     pieces = [before, fact_sentence(name, value), after + question, " " + value]
     ids, spans = [], []
@@ -155,9 +297,9 @@ def planted_prompt(tokenizer, name: str, value: str, depth: float, sentences: in
 def read_planted_fact(model, prompt: dict) -> dict:
     """Exact-match retrieval (greedy, teacher-forced over the answer tokens) and, per layer, the attention
     mass (mean over heads) from the last question token to the fact sentence."""
-    out = model(prompt["ids"], output_attentions=True)
+    out = model(prompt["ids"].to(tiny.device_of(model)), output_attentions=True)
     start, end = prompt["answer"]
-    predicted = out.logits[0, start - 1:end - 1].argmax(-1)
+    predicted = out.logits[0, start - 1:end - 1].argmax(-1).cpu()
     correct = bool((predicted == prompt["ids"][0, start:end]).all())
     fact_start, fact_end = prompt["fact"]
     mass = [layer[0, :, start - 1, fact_start:fact_end].sum(-1).mean().item() for layer in out.attentions]
@@ -165,46 +307,29 @@ def read_planted_fact(model, prompt: dict) -> dict:
             "distance": start - fact_end}
 
 
-def retrieval_grid(model, tokenizer, depths: list[float], lengths: list[int], items: int, seeds: list[int]):
-    """Every (length, depth) cell read ``items`` times per seed, each with its own name, number and filler."""
-    rows = []
-    for seed in seeds:
-        rng = random.Random(seed)
-        for sentences in lengths:
+def retrieval_grid(model, tokenizer, depths: list[float], lengths: list[int], distractors: list[int], items: int,
+                   seed: int) -> list[dict]:
+    """Every (length, distractors, depth) cell read ``items`` times, each with its own name, number and notes."""
+    rows, rng = [], random.Random(seed)
+    for sentences in lengths:
+        for k in distractors:
             for depth in depths:
                 for _ in range(items):
                     name, value = rng.choice(NAMES), str(rng.randint(1000, 9999))
-                    prompt = planted_prompt(tokenizer, name, value, depth, sentences, rng)
-                    rows.append({"seed": seed, "sentences": sentences, "depth": depth,
+                    prompt = planted_prompt(tokenizer, name, value, depth, sentences, rng, distractors=k)
+                    rows.append({"sentences": sentences, "distractors": k, "depth": depth,
                                  "tokens": prompt["ids"].shape[1], **read_planted_fact(model, prompt)})
     return rows
 
 
-def cell_accuracy(rows: list[dict]) -> dict[tuple[int, float], dict]:
-    """Wilson interval of retrieval accuracy in each (length, depth) cell."""
+def cell_accuracy(rows: list[dict]) -> dict[tuple, dict]:
+    """Wilson interval (over prompts) of retrieval accuracy in each (length, distractors, depth) cell."""
     cells = {}
     for row in rows:
-        cells.setdefault((row["sentences"], row["depth"]), []).append(row["correct"])
+        cells.setdefault((row["sentences"], row["distractors"], row["depth"]), []).append(row["correct"])
     return {cell: stats.proportion_ci(sum(hits), len(hits)) for cell, hits in sorted(cells.items())}
 
 
 def attention_by_layer(rows: list[dict]) -> np.ndarray:
     """Mean attention mass on the fact per layer, relative to a uniform spread over the prefix."""
     return np.mean([np.array(r["fact_mass"]) / r["uniform_mass"] for r in rows], axis=0)
-
-
-# --- verdict ----------------------------------------------------------------------------------------------
-
-def c8_verdict(transformer_recall: float, gru_recall: float, worst_retrieval: float) -> Ruling:
-    """C8 has two readings. "Present": the transformer keeps near-perfect recall where the GRU loses it.
-    "Used": a real transformer retrieves a planted fact wherever it sits. Both → supported; present but
-    not used → nuanced; neither → refuted."""
-    present = transformer_recall >= RECALL_HIGH and transformer_recall - gru_recall >= FORGET_GAP
-    used = worst_retrieval >= USE_FLOOR
-    reason = (f"at the largest N the transformer recalls {transformer_recall:.2f} and the GRU {gru_recall:.2f} "
-              f"(present: {present}); SmolLM2's worst planted-fact cell retrieves {worst_retrieval:.2f} (used: {used})")
-    if present and used:
-        return Ruling("supported", reason)
-    if present or used:
-        return Ruling("nuanced", reason)
-    return Ruling("refuted", reason)

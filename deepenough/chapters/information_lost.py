@@ -8,35 +8,58 @@ it, only the keys and values that later layers compute from the residual stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
-from sklearn.neural_network import MLPRegressor
 from sklearn.preprocessing import StandardScaler
 
-from ..machinery.results import Ruling
-from ..lab import stats
+from ..lab import patching, stats
 from ..machinery import paths
+from ..machinery.rules import Rule, Ruling, always, decide
 
-POLITICAL_CSV = paths.chapter_data("information_lost") / "political.csv"
-# Appended to every labelled text; identical tokens in both classes, so whatever a probe reads at these
-# positions was carried there from the topic sentence by attention.
-SUFFIX = " People kept talking about it for the rest of the day."
+CAPITALS_CSV = paths.chapter_data("information_lost") / "capitals.csv"
 FIRST_SCORED_POSITION = 4  # the first tokens of a chunk (attention sinks, huge norms) are left out of probes
 
-# Verdict thresholds (defended in the chapter).
-ROUNDING_TOLERANCE = 1e-5  # relative error below which a recomputation counts as "the same numbers"
-RECOVERABLE_R2 = 0.9  # held-out R² above which a hidden activation counts as readable by the next token
-MAJORITY = 0.5  # "most of the hidden information": more than half the hidden energy
-ALIGNMENT_MARGIN = 0.05  # how far under the isotropic null-space share counts as "trained to write it out"
-ERASE_FRACTION = 0.1  # a unit is "near zero" when |value| < ERASE_FRACTION × the token's RMS over units
-ERASE_MARGIN = 0.1  # extra near-zero share the gate must add over the ungated up-projection
-EMERGENCE_ACCURACY = 0.8  # held-out accuracy at which the political feature counts as decodable
-SHALLOWER_BY = 2.0  # layers earlier that later tokens must decode the feature to count as "carried forward"
+# C6 prompts: a country and a city, true when the city is the country's capital. Every city appears once
+# true and once false in each template (the false prompt keeps the city and takes another country of the
+# same block), so no single token tells the label: it needs the pair. The suffix is the same in every
+# prompt; its last token is the later position whose feature and next-token behaviour we measure.
+TEMPLATES = ("The capital of {country} is {city}", "Everyone knows that the capital of {country} is {city}",
+             "The capital city of {country} is {city}", "As the map shows, the capital of {country} is {city}")
+SUFFIX = ". I read about it in a book yesterday and"
+
+# Verdict thresholds (each defended in the chapter's rule section).
+# float32 rounds each operation to ~6e-8 relative; sums over 576-1536 terms reach ~1e-6; a real change of
+# the activation (another input, another weight) moves it by far more than 1e-5 of its largest value.
+ROUNDING_TOLERANCE = 1e-5
+# C2: the next token counts as reading what the FFN input offers when a probe from its keys and values
+# recovers at least this share of the R2 the same probe gets from the FFN's own input (nine tenths: the
+# two can differ by probe noise, not by a missing tenth of what is linearly there).
+READ_SHARE = 0.9
+# C3: an activation blind to down_proj puts the isotropic share in its null space; "trained to write it
+# out" needs the share under isotropic minus this margin (about three chunk-level standard errors in the
+# first version's data, and a visible 0.05 of all hidden energy).
+ALIGNMENT_MARGIN = 0.05
+MAJORITY = 0.5  # the author's "most of the information": over half the hidden energy
+# C3 probes: the null-space part "carries" the feature when its held-out accuracy is within this of the
+# row-space part's (accuracy intervals over ~100 prompts are about +-0.1 wide, so a smaller gap is noise).
+CARRY_GAP = 0.1
+# C4: a unit is near zero when |value| < ERASE_FRACTION x the token's RMS over the 1536 units; the real gate
+# erases when its product has at least ERASE_MARGIN more near-zero units than the shuffled-gate control
+# (about 77 of 1536 units per token; chunk-to-chunk spread of the share is near 0.01).
+ERASE_FRACTION = 0.1
+ERASE_MARGIN = 0.05
+# C6: share of the later token's feature (and next-token change) carried from the source position's
+# computed state. Under a quarter counts as mostly recomputed, over three quarters as mostly read.
+RECOMPUTED_BELOW = 0.25
+READ_ABOVE = 0.75
+# C6 precondition: the feature must be decodable at the later position (held-out accuracy at least this)
+# and not from one token's embedding (the layer-0 probe at the source within CHANCE_BAND of one half).
+DECODABLE_ACCURACY = 0.8
+CHANCE_BAND = 0.1
 
 
 # ---------------------------------------------------------------------------------------------- text
@@ -51,8 +74,8 @@ def stdlib_chunks(tokenizer, n_chunks: int, length: int) -> torch.Tensor:
     return torch.stack([ids[s:s + length] for s in starts])
 
 
-def political_texts() -> pd.DataFrame:
-    return pd.read_csv(POLITICAL_CSV)
+def capitals() -> pd.DataFrame:
+    return pd.read_csv(CAPITALS_CSV)
 
 
 # ---------------------------------------------------------------------------------------- capturing
@@ -169,21 +192,9 @@ def previous_token_pairs(source: torch.Tensor, target: torch.Tensor) -> tuple[np
 
 
 def probe_sources(cap: Capture, layer: int) -> dict[str, torch.Tensor]:
-    """What token t can read of token t−1 once layer ``layer`` is done (and one layer later), plus the
-    FFN's own input: the reference for how much any *linear* reader can recover."""
-    kv = lambda n: torch.cat([cap.keys[n], cap.values[n]], -1)  # noqa: E731
-    sources = {"FFN input of layer n (linear reference)": cap.ffn_in[layer],
-               "residual stream after layer n": cap.resid[layer + 1],
-               "keys+values at layer n+1": kv(layer + 1)}
-    if layer + 2 < len(cap.keys):
-        sources["keys+values at layers n+1, n+2"] = torch.cat([kv(layer + 1), kv(layer + 2)], -1)
-    return sources
-
-
-def chunk_split(n_chunks: int, seed: int, test_share: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(n_chunks)
-    n_test = max(1, round(test_share * n_chunks))
-    return order[n_test:], order[:n_test]
+    """What token t can read of token t−1 once layer ``layer`` is done (its keys and values at layer n+1),
+    and the FFN's own input at layer n: the reference for what a linear reader could recover at all."""
+    return {"reference": cap.ffn_in[layer], "read": torch.cat([cap.keys[layer + 1], cap.values[layer + 1]], -1)}
 
 
 RIDGE_ALPHAS = (1e1, 1e2, 1e3, 1e4)  # penalties tried on standardized inputs; one training chunk picks
@@ -203,70 +214,52 @@ class RidgePath:
         return ((x - self.x_mean) @ self.basis) @ (self.projected / (self.eigenvalues + alpha)[:, None]) + self.y_mean
 
 
-def linear_probe_r2(x: np.ndarray, y: np.ndarray, seed: int, shuffle: bool = False) -> float:
-    """Held-out variance-weighted R² of a ridge map from ``x`` to ``y`` (both chunks × rows × features),
-    trained on some chunks and tested on the others; the penalty is chosen on one more held-out training
-    chunk. ``shuffle`` permutes training targets: the floor."""
-    train, test = chunk_split(len(x), seed)
+def chunk_folds(n_chunks: int, folds: int, seed: int) -> list[np.ndarray]:
+    """The chunks split into ``folds`` disjoint held-out groups (the seed shuffles which chunk goes where)."""
+    return np.array_split(np.random.default_rng(seed).permutation(n_chunks), folds)
+
+
+def held_out_r2_per_chunk(x: np.ndarray, y: np.ndarray, folds: int, seed: int, shuffle: bool = False) -> np.ndarray:
+    """Held-out R² of a ridge map from ``x`` to ``y`` (both chunks × rows × features), one value per chunk:
+    each chunk is scored by a probe trained on the chunks outside its fold (the penalty picked on one of
+    those). ``shuffle`` permutes the training targets across rows: the control a probe must beat."""
     flat = lambda a, idx: a[idx].reshape(-1, a.shape[-1]).astype(np.float64)  # noqa: E731
-    xs, ys = flat(x, train), flat(y, train)
-    if shuffle:
-        ys = ys[np.random.default_rng(seed).permutation(len(ys))]
-    scaler = StandardScaler().fit(xs)
-    xs = scaler.transform(xs)
-    pick = x.shape[1]  # the rows of the first training chunk pick the penalty
-    path = RidgePath(xs[pick:], ys[pick:])
-    alpha = max(RIDGE_ALPHAS, key=lambda a: r2_score(ys[:pick], path.predict(xs[:pick], a),
-                                                       multioutput="variance_weighted"))
-    prediction = RidgePath(xs, ys).predict(scaler.transform(flat(x, test)), alpha)
-    return float(r2_score(flat(y, test), prediction, multioutput="variance_weighted"))
+    scores = np.empty(len(x))
+    for held in chunk_folds(len(x), folds, seed):
+        train = np.setdiff1d(np.arange(len(x)), held)
+        xs, ys = flat(x, train), flat(y, train)
+        if shuffle:
+            ys = ys[np.random.default_rng(seed).permutation(len(ys))]
+        scaler = StandardScaler().fit(xs)
+        xs = scaler.transform(xs)
+        pick = x.shape[1]  # the rows of the first training chunk pick the penalty
+        path = RidgePath(xs[pick:], ys[pick:])
+        alpha = max(RIDGE_ALPHAS, key=lambda a: r2_score(ys[:pick], path.predict(xs[:pick], a),
+                                                           multioutput="variance_weighted"))
+        fit = RidgePath(xs, ys)
+        for chunk in held:
+            prediction = fit.predict(scaler.transform(x[chunk].astype(np.float64)), alpha)
+            scores[chunk] = r2_score(y[chunk], prediction, multioutput="variance_weighted")
+    return scores
 
 
-def mlp_probe_r2(x: np.ndarray, y: np.ndarray, seed: int, width: int = 256, epochs: int = 60) -> float:
-    """As ``linear_probe_r2`` with one hidden layer of ``width`` ReLU units (a small nonlinear probe)."""
-    train, test = chunk_split(len(x), seed)
-    xs, ys = x[train].reshape(-1, x.shape[-1]), y[train].reshape(-1, y.shape[-1])
-    xs_scaler, ys_scaler = StandardScaler().fit(xs), StandardScaler().fit(ys)
-    fit = MLPRegressor(hidden_layer_sizes=(width,), alpha=1e-3, max_iter=epochs, early_stopping=False, random_state=seed)
-    fit.fit(xs_scaler.transform(xs), ys_scaler.transform(ys))
-    xt, yt = x[test].reshape(-1, x.shape[-1]), y[test].reshape(-1, y.shape[-1])
-    pred = ys_scaler.inverse_transform(fit.predict(xs_scaler.transform(xt)))
-    return float(r2_score(yt, pred, multioutput="variance_weighted"))
-
-
-# ---------------------------------------------------------------------- experiment 4: emergence
-@torch.no_grad()
-def political_states(model, tokenizer, texts: list[str], topic_positions: int, suffix_positions: list[int]):
-    """Residual streams at the last ``topic_positions`` tokens of each topic sentence and at the chosen
-    suffix tokens: array (texts, layers + 1, positions, d_model), plus the relative position labels."""
-    suffix = tokenizer(SUFFIX, add_special_tokens=False).input_ids
-    states = []
-    for text in texts:
-        topic = tokenizer(text, add_special_tokens=False).input_ids
-        ids = torch.tensor([topic + suffix])
-        resid = torch.stack(model(ids, output_hidden_states=True, use_cache=False).hidden_states)[:, 0]
-        picks = [len(topic) - k for k in range(topic_positions, 0, -1)] + [len(topic) + p for p in suffix_positions]
-        states.append(resid[:, picks].numpy())
-    labels = [-k for k in range(topic_positions, 0, -1)] + list(suffix_positions)
-    return np.stack(states), labels
-
-
-def probe_accuracy(x: np.ndarray, labels: np.ndarray, seed: int, folds: int = 4, c: float = 0.1) -> float:
-    """Cross-validated accuracy of a logistic probe; ``seed`` decides the (stratified) fold assignment."""
-    from sklearn.model_selection import StratifiedKFold
-
-    hits = 0
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, labels):
-        scaler = StandardScaler().fit(x[train])
-        fit = LogisticRegression(C=c, max_iter=500).fit(scaler.transform(x[train]), labels[train])
-        hits += (fit.predict(scaler.transform(x[test])) == labels[test]).sum()
-    return hits / len(labels)
-
-
-def emergence_layer(accuracy_by_layer, threshold: float = EMERGENCE_ACCURACY) -> float:
-    """First layer index (0 = embeddings) whose accuracy reaches ``threshold``; NaN if none does."""
-    above = np.flatnonzero(np.asarray(accuracy_by_layer) >= threshold)
-    return float(above[0]) if above.size else float("nan")
+def readable_by_layer(cap: Capture, layers: list[int], folds: int, seed: int) -> dict[str, list[dict]]:
+    """Per probed layer, intervals over text chunks of the held-out R² of token t−1's hidden activation from
+    what token t reads (keys+values at layer n+1), from the FFN input (reference), from the keys+values with
+    shuffled training targets (control), and of the read/reference ratio."""
+    out = {"read": [], "reference": [], "shuffled": [], "ratio": []}
+    for layer in layers:
+        sources = probe_sources(cap, layer)
+        per = {}
+        for name, source in sources.items():
+            x, y = previous_token_pairs(source, cap.hidden[layer])
+            per[name] = held_out_r2_per_chunk(x, y, folds, seed)
+        x, y = previous_token_pairs(sources["read"], cap.hidden[layer])
+        per["shuffled"] = held_out_r2_per_chunk(x, y, folds, seed, shuffle=True)
+        per["ratio"] = per["read"] / per["reference"]
+        for name in out:
+            out[name].append(stats.mean_ci(per[name], bounds=(-np.inf, 1.0) if name != "ratio" else None))
+    return out
 
 
 # -------------------------------------------------------------------------- experiment 5: the gate
@@ -277,56 +270,34 @@ def near_zero_share(values: torch.Tensor, fraction: float = ERASE_FRACTION) -> f
     return float((v.abs() < fraction * rms).double().mean())
 
 
-def gate_erasure(gate: torch.Tensor, up: torch.Tensor) -> dict:
-    """Near-zero shares of the gate's output silu(gate(x)), of the ungated up_proj(x), and of their product."""
-    gated = torch.nn.functional.silu(gate)
-    return {"gate": near_zero_share(gated), "up": near_zero_share(up), "hidden": near_zero_share(gated * up)}
+def shuffled_gate(gate: torch.Tensor, seed: int) -> torch.Tensor:
+    """The gate's rows (tokens × units) in a random token order: every unit keeps exactly its values, and
+    the gate keeps its joint pattern over units, but each gate vector now meets another token's up_proj."""
+    order = torch.randperm(gate.shape[0], generator=torch.Generator().manual_seed(seed))
+    return gate[order]
 
 
-# ---------------------------------------------------------------------------------------- verdicts
-def c2_verdict(recompute_rel_error: float, best_readable_r2: float) -> Ruling:
-    if recompute_rel_error > ROUNDING_TOLERANCE:
-        return Ruling("supported", "the hidden activation could not be recomputed from the FFN input")
-    if best_readable_r2 >= RECOVERABLE_R2:
-        return Ruling("refuted", "recomputable exactly, and a later token's keys/values predict it held-out")
-    return Ruling("nuanced", (f"recomputable exactly from the FFN input (nothing lost in principle), but what the next "
-                       f"token reads predicts at most R²={best_readable_r2:.2f} of it (< {RECOVERABLE_R2})"))
+def gate_erasure(gate: torch.Tensor, up: torch.Tensor, seed: int = 0) -> dict:
+    """Near-zero shares of silu(gate)·up (the hidden activation), of the same product with the gate shuffled
+    across tokens, and of up alone; ``gate``, ``up``: (tokens, units) of one text chunk, before the SiLU."""
+    gated = torch.nn.functional.silu(gate.reshape(-1, gate.shape[-1]))
+    up = up.reshape(-1, up.shape[-1])
+    return {"hidden": near_zero_share(gated * up), "shuffled": near_zero_share(shuffled_gate(gated, seed) * up),
+            "up": near_zero_share(up)}
 
 
-def c3_verdict(null_share: dict, isotropic: float) -> Ruling:
-    """``null_share``: interval dict (over layers) of the hidden energy share in down_proj's null space."""
-    aligned = null_share["high"] < isotropic - ALIGNMENT_MARGIN
-    if null_share["low"] > MAJORITY and not aligned:
-        return Ruling("supported", f"most hidden energy ({null_share['mean']:.2f}) falls where down_proj cannot write it")
-    if null_share["high"] < MAJORITY and aligned:
-        return Ruling("refuted", (f"only {null_share['mean']:.2f} of hidden energy is discarded, well under the "
-                           f"{isotropic:.3f} of an activation blind to down_proj: the FFN writes most of it out"))
-    return Ruling("nuanced", (f"{null_share['mean']:.2f} of hidden energy is discarded (isotropic {isotropic:.3f}, "
-                       f"majority line {MAJORITY})"))
-
-
-def c4_verdict(gated_share: dict, up_share: dict, hidden_layers: int) -> Ruling:
-    """Near-zero shares (intervals over layers) of the gated hidden activation and of the ungated up_proj."""
-    erases = gated_share["low"] > up_share["high"] + ERASE_MARGIN
-    structure = "two hidden layers" if hidden_layers == 2 else f"{hidden_layers} hidden layer(s), gated"
-    if erases and hidden_layers == 2:
-        return Ruling("supported", "two hidden layers and the gate erases units")
-    if erases:
-        return Ruling("nuanced", (f"the block has {structure}, not two hidden layers, but the gate drives "
-                           f"{gated_share['mean']:.2f} of units near zero vs {up_share['mean']:.2f} without it"))
-    return Ruling("refuted", f"{structure}, and the gate adds under {ERASE_MARGIN} near-zero share over up_proj")
-
-
-def c6_verdict(source_layer: dict, carried_layer: dict, carried_accuracy: dict) -> Ruling:
-    """``source_layer``: emergence layer at the topic sentence's last token; ``carried_layer``: at the
-    suffix tokens (identical in both classes); ``carried_accuracy``: best accuracy at the suffix tokens."""
-    if carried_accuracy["high"] < EMERGENCE_ACCURACY:
-        return Ruling("supported", "the feature is not decodable at later tokens: it is not carried forward")
-    gap = source_layer["mean"] - carried_layer["mean"]
-    if gap >= SHALLOWER_BY:
-        return Ruling("refuted", f"later tokens decode it {gap:.1f} layers earlier than the token that first showed it")
-    return Ruling("nuanced", (f"later tokens decode it (accuracy {carried_accuracy['mean']:.2f}) from attention alone, "
-                       f"at layer {carried_layer['mean']:.1f} vs {source_layer['mean']:.1f} at the source token"))
+def swiglu_structure(model, cap: Capture) -> dict:
+    """Read the FFN's structure from the model: two projections of the same input, of the same width, one
+    passed through a nonlinearity and multiplied into the other (a gate), then one projection out."""
+    mlp = model.model.layers[0].mlp
+    gate, up, down = (getattr(mlp, name, None) for name in ("gate_proj", "up_proj", "down_proj"))
+    linear = all(isinstance(m, torch.nn.Linear) for m in (gate, up, down))
+    parallel = linear and gate.in_features == up.in_features and gate.out_features == up.out_features
+    product = torch.allclose(cap.hidden[0], mlp.act_fn(cap.gate[0]) * cap.up[0]) if linear else False
+    return {"parallel": bool(parallel), "gating": bool(product),
+            "projections_in": sum(isinstance(m, torch.nn.Linear) and m.in_features == model.config.hidden_size
+                                  for m in mlp.children()),
+            "hidden_width": up.out_features if linear else 0}
 
 
 # ------------------------------------------------------------------ per-layer summaries for the chapter
@@ -341,42 +312,329 @@ def null_space_by_layer(model, cap: Capture) -> dict[str, list[dict]]:
     return {"energy": energy, "variance": variance}
 
 
-def gate_by_layer(cap: Capture) -> dict[str, list[dict]]:
-    """Per layer, interval over text chunks of the near-zero share of the gate, the up path and the product."""
-    out = {"gate": [], "up": [], "hidden": []}
+def gate_by_layer(cap: Capture, seed: int) -> dict[str, list[dict]]:
+    """Per layer, interval over text chunks of the near-zero share of the gated product, the shuffled-gate
+    product, up alone, and of the difference real minus shuffled."""
+    out = {"hidden": [], "shuffled": [], "up": [], "excess": []}
     for layer in range(len(cap.gate)):
-        per_chunk = [gate_erasure(g, u) for g, u in zip(cap.gate[layer], cap.up[layer])]
-        for name in out:
-            out[name].append(stats.mean_ci([p[name] for p in per_chunk]))
+        per_chunk = [gate_erasure(g, u, seed + i) for i, (g, u) in enumerate(zip(cap.gate[layer], cap.up[layer]))]
+        for name in ("hidden", "shuffled", "up"):
+            out[name].append(stats.mean_ci([p[name] for p in per_chunk], bounds=(0, 1)))
+        out["excess"].append(stats.mean_ci([p["hidden"] - p["shuffled"] for p in per_chunk]))
     return out
 
 
-def probe_r2_by_layer(cap: Capture, layers: list[int], seeds: list[int], mlp_layers: list[int] = ()) -> dict:
-    """Held-out R² (interval over chunk splits) of token t−1's hidden activation at each layer, per source,
-    plus the shuffled-target floor and, at ``mlp_layers``, a small MLP probe from the residual stream."""
-    out: dict[str, dict[int, dict]] = {}
+def null_share_by_chunk(model, cap: Capture) -> np.ndarray:
+    """Per text chunk, the hidden energy share in down_proj's null space averaged over all layers: the
+    values an interval over text samples is built from."""
+    shares = np.array([[null_space_share(chunk, row_space_basis(block.mlp.down_proj.weight.detach()))
+                        for chunk in cap.hidden[layer]] for layer, block in enumerate(model.model.layers)])
+    return shares.mean(0)
+
+
+def null_projector(down_weight: torch.Tensor) -> torch.Tensor:
+    """The orthogonal projector (hidden × hidden) onto down_proj's null space: what the FFN cannot write."""
+    basis = row_space_basis(down_weight)
+    return torch.eye(basis.shape[0], dtype=basis.dtype) - basis @ basis.T
+
+
+# --------------------------------------------------------------------- C3: a second 4-bit rounding
+QUANT_BLOCK = 32  # weights per block in GGUF's Q4_0/Q4_1 formats
+
+
+def quantize_q4_1(weight: torch.Tensor, block: int = QUANT_BLOCK) -> torch.Tensor:
+    """Round a weight matrix as Q4_1 does: blocks of ``block`` consecutive weights along each row, each
+    stored as 4-bit integers 0..15 with its own scale and minimum; returns the de-quantized float copy."""
+    rows, cols = weight.shape
+    w = weight.reshape(rows, cols // block, block).double()
+    low, high = w.min(-1, keepdim=True).values, w.max(-1, keepdim=True).values
+    scale = (high - low) / 15
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.clamp(torch.round((w - low) / scale), 0, 15)
+    return (q * scale + low).reshape(rows, cols).to(weight.dtype)
+
+
+@torch.no_grad()
+def requantize(model) -> int:
+    """Give every projection weight of every block (attention and FFN) a second round of Q4_1 rounding, in
+    place; returns how many matrices were rounded."""
+    count = 0
+    for name, module in model.model.layers.named_modules():
+        if isinstance(module, torch.nn.Linear) and module.in_features % QUANT_BLOCK == 0:
+            module.weight.copy_(quantize_q4_1(module.weight))
+            count += 1
+    return count
+
+
+# ------------------------------------------------------------------------ C6: causal tracing
+@dataclass
+class CapitalPrompts:
+    """Token ids of every prompt of one template: true (city is the country's capital) and false (the same
+    city after another country), with the position of the city (the source) and of the last token."""
+    template: int
+    true: torch.Tensor  # (items, tokens)
+    false: torch.Tensor
+    source: int
+    later: int
+    block: np.ndarray  # (items,) country block, for held-out folds
+
+
+def capital_prompts(tokenizer, table: pd.DataFrame, templates: list[int]) -> list[CapitalPrompts]:
+    """For each template and country, the true prompt and its counterfactual: the same city after the country
+    ``shift`` places on in the same block, so every city and every country is once true and once false."""
+    suffix = tokenizer(SUFFIX, add_special_tokens=False).input_ids
+    out = []
+    for shift, t in enumerate(templates, start=1):
+        true, false = [], []
+        for _, row in table.iterrows():
+            mates = table[table.block == row.block].reset_index(drop=True)
+            own = int(np.flatnonzero(mates.country == row.country)[0])
+            other = mates.country[(own - shift) % len(mates)]
+            encode = lambda country: tokenizer(TEMPLATES[t].format(country=country, city=row.capital),  # noqa: E731
+                                               add_special_tokens=False).input_ids
+            true.append(encode(row.country) + suffix)
+            false.append(encode(other) + suffix)
+        if len({len(x) for x in true + false}) != 1:
+            raise ValueError("every country and city must be one token, so the prompts of a template align")
+        source = len(true[0]) - len(suffix) - 1
+        out.append(CapitalPrompts(t, torch.tensor(true), torch.tensor(false), source, len(true[0]) - 1,
+                                  table.block.to_numpy()))
+    return out
+
+
+def hidden_at(model, ids: torch.Tensor, position: int) -> torch.Tensor:
+    """The FFN hidden activation (input of down_proj) of every layer at ``position``: (layers, items, 1536)."""
+    store = []
+    handles = [layer.mlp.down_proj.register_forward_pre_hook(
+        lambda module, args: store.append(args[0][:, position].detach())) for layer in model.model.layers]
+    try:
+        with torch.no_grad():
+            model(ids, use_cache=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.stack(store)
+
+
+def balanced_probe(train_x: np.ndarray, train_y: np.ndarray, c: float = 0.05):
+    """Standardize, then an L2 logistic probe; returns a function giving the decision value (logit)."""
+    scaler = StandardScaler().fit(train_x)
+    fit = LogisticRegression(C=c, max_iter=1000).fit(scaler.transform(train_x), train_y)
+    return lambda x: fit.decision_function(scaler.transform(x))
+
+
+def block_cv_decisions(true_x: np.ndarray, false_x: np.ndarray, block: np.ndarray, *others: np.ndarray):
+    """Held-out probe decisions: for each block, a probe trained on the other blocks' true (1) and false (0)
+    rows, applied to this block's rows of ``true_x``, ``false_x`` and each array in ``others`` (same rows).
+    No country or city of a test block is ever seen in training."""
+    outs = [np.empty(len(true_x)) for _ in range(2 + len(others))]
+    for b in np.unique(block):
+        train, test = block != b, block == b
+        probe = balanced_probe(np.concatenate([true_x[train], false_x[train]]),
+                               np.r_[np.ones(train.sum()), np.zeros(train.sum())])
+        for out, x in zip(outs, (true_x, false_x, *others)):
+            out[test] = probe(x[test])
+    return outs
+
+
+def probe_accuracy(true_x: np.ndarray, false_x: np.ndarray, block: np.ndarray) -> dict:
+    """Held-out (block-fold) accuracy of the true-vs-false probe: Wilson interval over prompts."""
+    d_true, d_false = block_cv_decisions(true_x, false_x, block)
+    hits = int((d_true > 0).sum() + (d_false <= 0).sum())
+    return stats.proportion_ci(hits, 2 * len(true_x))
+
+
+def ratio_ci(numerator: np.ndarray, denominator: np.ndarray, seed: int = 0) -> dict:
+    """Ratio of sums, with a percentile bootstrap over items (prompts): a share of an effect that does not
+    explode when one prompt's effect is near zero."""
+    num, den = np.asarray(numerator, float), np.asarray(denominator, float)
+    ratio = lambda idx: num[idx.astype(int)].sum() / den[idx.astype(int)].sum()  # noqa: E731
+    return stats.bootstrap_ci(np.arange(len(num)), statistic=ratio, seed=seed)
+
+
+@torch.no_grad()
+def trace(model, prompts: list[CapitalPrompts], from_indices: list[int]) -> dict:
+    """Causal tracing of the source (city) position, counterfactual: the false prompt.
+
+    For every template: the clean (true) and counterfactual residual streams; then, for each ``m`` in
+    ``from_indices``, the true prompt again with the source's residual at indices m and above taken from
+    the counterfactual run. Returns per-item arrays of the later position's residuals (clean, counterfactual,
+    patched at each m), its next-token log-probabilities, the source's residuals, and block labels."""
+    later, later_cf, later_patched, lp, lp_cf, lp_patched, source, source_cf, blocks = ([] for _ in range(9))
+    hidden, hidden_cf = [], []
+    for p in prompts:
+        clean, clean_logits = patching.residuals(model, p.true)
+        cf, cf_logits = patching.residuals(model, p.false)
+        rows = torch.full((len(p.true),), p.source)
+        values = cf[:, :, p.source]
+        patched, patched_lp = [], []
+        for m in from_indices:
+            start = clean[m].clone()
+            start[:, p.source] = values[m]
+            states, logits = patching.run_from(model, start, m, rows, values,
+                                               logit_positions=torch.full((len(p.true),), p.later))
+            full = torch.cat([clean[:m, :, p.later], states[:, :, p.later]])  # below m the later token is clean
+            patched.append(full)
+            patched_lp.append(torch.log_softmax(logits.double(), -1))
+        later.append(clean[:, :, p.later]), later_cf.append(cf[:, :, p.later])
+        later_patched.append(torch.stack(patched))
+        lp.append(torch.log_softmax(clean_logits[:, p.later].double(), -1))
+        lp_cf.append(torch.log_softmax(cf_logits[:, p.later].double(), -1))
+        lp_patched.append(torch.stack(patched_lp))
+        source.append(clean[:, :, p.source]), source_cf.append(cf[:, :, p.source])
+        hidden.append(hidden_at(model, p.true, p.source)), hidden_cf.append(hidden_at(model, p.false, p.source))
+        blocks.append(p.block)
+    cat = lambda xs, dim: torch.cat(xs, dim).numpy()  # noqa: E731
+    return {"later": cat(later, 1), "later_cf": cat(later_cf, 1), "later_patched": cat(later_patched, 2),
+            "lp": cat(lp, 0), "lp_cf": cat(lp_cf, 0), "lp_patched": cat(lp_patched, 1),
+            "source": cat(source, 1), "source_cf": cat(source_cf, 1), "hidden": cat(hidden, 1),
+            "hidden_cf": cat(hidden_cf, 1), "block": np.concatenate(blocks), "from": list(from_indices)}
+
+
+def accuracy_by_layer(true_states: np.ndarray, false_states: np.ndarray, block: np.ndarray, layers) -> list[dict]:
+    """Held-out accuracy of the true-vs-false probe at each residual index in ``layers``."""
+    return [probe_accuracy(true_states[k], false_states[k], block) for k in layers]
+
+
+def carried_shares(traced: dict, probe_index: int, seed: int = 0) -> dict[str, list[dict]]:
+    """Share of the clean-to-counterfactual change carried by patching the source at indices >= m, for each
+    m: of the later position's probe decision at residual ``probe_index`` (probe trained on clean runs of
+    the other blocks) and of its next-token log-probabilities (projection on the full change)."""
+    patched = traced["later_patched"][:, probe_index]  # (m values, items, d)
+    decisions = block_cv_decisions(traced["later"][probe_index], traced["later_cf"][probe_index], traced["block"],
+                                   *patched)
+    d_clean, d_cf, d_patched = decisions[0], decisions[1], decisions[2:]
+    change = traced["lp_cf"] - traced["lp"]
+    feature, behaviour = [], []
+    for i in range(len(traced["from"])):
+        feature.append(ratio_ci(d_clean - d_patched[i], d_clean - d_cf, seed))
+        moved = traced["lp_patched"][i] - traced["lp"]
+        behaviour.append(ratio_ci((moved * change).sum(-1), (change * change).sum(-1), seed))
+    return {"feature": feature, "behaviour": behaviour}
+
+
+def null_row_probe(traced: dict, layers: list[int], model) -> dict[str, list[dict]]:
+    """Held-out accuracy of the true-vs-false probe at the source from the FFN hidden activation's null-space
+    part (what down_proj discards) and its row-space part (what it can write), per layer."""
+    out = {"null": [], "row": [], "whole": []}
     for layer in layers:
-        sources = probe_sources(cap, layer)
-        for name, source in sources.items():
-            x, y = previous_token_pairs(source, cap.hidden[layer])
-            out.setdefault(name, {})[layer] = stats.mean_ci([linear_probe_r2(x, y, s) for s in seeds])
-        x, y = previous_token_pairs(cap.resid[layer + 1], cap.hidden[layer])
-        out.setdefault("shuffled targets (floor)", {})[layer] = stats.mean_ci(
-            [linear_probe_r2(x, y, s, shuffle=True) for s in seeds])
-        if layer in mlp_layers:
-            out.setdefault("residual stream, MLP probe", {})[layer] = stats.mean_ci(
-                [mlp_probe_r2(x, y, s) for s in seeds])
+        projector = null_projector(model.model.layers[layer].mlp.down_proj.weight.detach()).numpy()
+        h, h_cf = traced["hidden"][layer].astype(np.float64), traced["hidden_cf"][layer].astype(np.float64)
+        out["null"].append(probe_accuracy(h @ projector, h_cf @ projector, traced["block"]))
+        out["row"].append(probe_accuracy(h - h @ projector, h_cf - h_cf @ projector, traced["block"]))
+        out["whole"].append(probe_accuracy(h, h_cf, traced["block"]))
     return out
 
 
-def emergence_by_position(states: np.ndarray, labels: np.ndarray, layers: list[int], seeds: list[int]) -> dict:
-    """Probe accuracy per (position, layer) averaged over fold seeds, and the emergence layer per position
-    (interval over seeds; NaN seeds, where the feature never reaches the threshold, are dropped)."""
-    accuracy = np.array([[[probe_accuracy(states[:, layer, p], labels, s) for layer in layers] for p in
-                          range(states.shape[2])] for s in seeds])  # seeds × positions × layers
-    layer_index = np.asarray(layers, dtype=float)
-    emergence = []
-    for p in range(states.shape[2]):
-        found = [layer_index[int(i)] for i in (emergence_layer(a) for a in accuracy[:, p]) if not np.isnan(i)]
-        emergence.append(stats.mean_ci(found) if found else None)
-    return {"accuracy": accuracy, "emergence": emergence}
+# ---------------------------------------------------------------------------------------- verdicts
+# C2, tried top to bottom. "Lost in principle" is the recomputation test; "read in practice" compares what
+# token t reads of token t−1 (its keys and values) with what the FFN's own input offers a linear reader.
+C2_RULES = (
+    Rule("supported", f"recomputing the hidden activation from the FFN's stored input differs by more than "
+         f"{ROUNDING_TOLERANCE:g} of its largest value: something is lost even in principle",
+         lambda v: v["recompute_rel"] > ROUNDING_TOLERANCE),
+    Rule("refuted", f"recomputation is exact, and at every probed layer the keys and values the next token reads "
+         f"recover at least {READ_SHARE:g} of what the FFN input offers (interval over chunks above it)",
+         lambda v: min(v["ratio_low"]) >= READ_SHARE),
+    Rule("nuanced", f"recomputation is exact (nothing lost in principle), but at some probed layer the next token's "
+         f"keys and values recover under {READ_SHARE:g} of what the FFN input offers (interval below it): "
+         "partly not read in practice", lambda v: min(v["ratio_high"]) < READ_SHARE),
+    Rule("inconclusive", f"recomputation is exact, and the read share's intervals straddle {READ_SHARE:g} at every "
+         "layer where it is not above it: more text chunks would decide", always),
+)
+
+
+def c2_verdict(recompute_rel: float, ratio: list[dict], evidence: str = "") -> Ruling:
+    """``ratio``: per probed layer, interval over chunks of R²(keys+values) / R²(FFN input)."""
+    values = dict(recompute_rel=recompute_rel, ratio_low=[r["low"] for r in ratio], ratio_high=[r["high"] for r in ratio])
+    return decide(C2_RULES, values, evidence)
+
+
+# C3: the author says most of a wide FFN's information is discarded; the commenter that the network is
+# trained to write out what matters. The null-space share (interval over text chunks) against the share
+# of an activation blind to down_proj decides the first axis; what the discarded part carries, the second.
+# A second 4-bit rounding that moves the share across a line means the 4-bit copy could have decided it.
+C3_RULES = (
+    Rule("inconclusive", "a second round of 4-bit rounding moves the null-space share by at least the distance "
+         f"from its interval to the line {ALIGNMENT_MARGIN:g} under the isotropic share: the 4-bit copy could "
+         "decide the verdict; the original weights would", lambda v: v["quant_shift"] >= v["line_distance"]),
+    Rule("refuted", f"the null-space share is decisively under the isotropic share (interval more than "
+         f"{ALIGNMENT_MARGIN:g} below) and the discarded part carries the feature worse than the written part "
+         f"(accuracy more than {CARRY_GAP:g} lower): the FFN is trained to write out what matters",
+         lambda v: v["aligned"] and v["null_gap"] > CARRY_GAP),
+    Rule("supported", f"over {MAJORITY:g} of the hidden energy is discarded, the share is not under the isotropic "
+         f"one by {ALIGNMENT_MARGIN:g}, and the discarded part carries the feature as well as the written part "
+         f"(within {CARRY_GAP:g})", lambda v: v["share_low"] > MAJORITY and v["unaligned"] and v["null_gap"] <= CARRY_GAP),
+    Rule("nuanced", "decided on both axes but they disagree: the share is decisively aligned while the discarded part "
+         "carries the feature as well, or not aligned while it carries less",
+         lambda v: v["aligned"] or v["unaligned"]),
+    Rule("inconclusive", f"the share's interval straddles the line {ALIGNMENT_MARGIN:g} under the isotropic share: "
+         "more text would decide", always),
+)
+
+
+def c3_verdict(share: dict, isotropic: float, null_gap: float, quant_shift: float, evidence: str = "") -> Ruling:
+    """``share``: null-space energy share (interval over text chunks); ``null_gap``: row-space minus null-space
+    probe accuracy at the source; ``quant_shift``: |change of the mean share| after a second 4-bit rounding."""
+    line = isotropic - ALIGNMENT_MARGIN
+    values = dict(share_low=share["low"], aligned=share["high"] < line, unaligned=share["low"] > line,
+                  null_gap=null_gap, quant_shift=quant_shift,
+                  line_distance=max(share["low"] - line, line - share["high"], 0.0))
+    return decide(C3_RULES, values, evidence)
+
+
+# C4: the structure as the commenter meant it (two parallel projections, one gating) and erasure that
+# counts only where the real gate leaves more units near zero than the same gate values shuffled across
+# tokens (which keep every unit's values and break only the pairing with up_proj).
+C4_RULES = (
+    Rule("supported", f"the FFN has two parallel projections of its input, one gating the other, and in at least "
+         f"one layer the real gate leaves at least {ERASE_MARGIN:g} more of the units near zero than the shuffled "
+         "gate (interval over chunks above it)", lambda v: v["structure"] and v["erasing_layers"] >= 1),
+    Rule("nuanced", f"two parallel projections, one gating, but in no layer does the real gate leave {ERASE_MARGIN:g} "
+         "more units near zero than the shuffled gate (every interval below it): the gate scales, it does not "
+         "selectively erase", lambda v: v["structure"] and v["undecided_layers"] == 0),
+    Rule("nuanced", "the FFN is not two parallel projections with a gate, but some layer erases selectively",
+         lambda v: not v["structure"] and v["erasing_layers"] >= 1),
+    Rule("refuted", "no parallel gating projections, and no selective erasure",
+         lambda v: not v["structure"] and v["undecided_layers"] == 0),
+    Rule("inconclusive", f"no layer decisively erases, but some layer's interval straddles {ERASE_MARGIN:g}: more "
+         "text chunks would decide", always),
+)
+
+
+def c4_verdict(structure: bool, excess: list[dict], evidence: str = "") -> Ruling:
+    """``excess``: per layer, interval over chunks of near-zero share (real gate) minus (shuffled gate)."""
+    values = dict(structure=structure, erasing_layers=sum(e["low"] >= ERASE_MARGIN for e in excess),
+                  undecided_layers=sum(e["low"] < ERASE_MARGIN <= e["high"] for e in excess))
+    return decide(C4_RULES, values, evidence)
+
+
+# C6: the author says layer n at a later token decides the feature from scratch; the second commenter that it
+# is there for attention to read. The share of the later token's feature carried by the source position's
+# computed state (patched from the counterfactual at every layer, m = 0, with the city token itself the same
+# in both runs) measures read against recomputed.
+C6_RULES = (
+    Rule("not testable here", f"the feature is decodable from one token's embedding (layer-0 accuracy at the source "
+         f"beyond 0.5 ± {CHANCE_BAND:g}) or not decodable at the later token (best held-out accuracy under "
+         f"{DECODABLE_ACCURACY:g}): the test needs a feature that only composition gives and that reaches the later token",
+         lambda v: abs(v["embedding_accuracy"] - 0.5) > CHANCE_BAND or v["later_accuracy"] < DECODABLE_ACCURACY),
+    Rule("supported", f"patching the source's whole computed state changes under {RECOMPUTED_BELOW:g} of the later "
+         "token's feature (interval below): later tokens mostly recompute it from the raw tokens",
+         lambda v: v["carried_high"] < RECOMPUTED_BELOW),
+    Rule("refuted", f"patching the source's computed state carries over {READ_ABOVE:g} of the later token's feature "
+         "(interval above): later tokens read it from the source, they do not recompute it",
+         lambda v: v["carried_low"] > READ_ABOVE),
+    Rule("nuanced", f"the carried share lies between {RECOMPUTED_BELOW:g} and {READ_ABOVE:g} (whole interval): part is "
+         "read from the source, part recomputed", lambda v: v["carried_low"] >= RECOMPUTED_BELOW
+         and v["carried_high"] <= READ_ABOVE),
+    Rule("inconclusive", f"the carried share's interval straddles {RECOMPUTED_BELOW:g} or {READ_ABOVE:g}: more prompts "
+         "would decide", always),
+)
+
+
+def c6_verdict(embedding_accuracy: float, later_accuracy: float, carried: dict, evidence: str = "") -> Ruling:
+    """``carried``: interval over prompts of the share of the later token's probe decision moved by patching
+    the source at every residual index (m = 0)."""
+    values = dict(embedding_accuracy=embedding_accuracy, later_accuracy=later_accuracy,
+                  carried_low=carried["low"], carried_high=carried["high"])
+    return decide(C6_RULES, values, evidence)

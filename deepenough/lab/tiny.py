@@ -83,3 +83,79 @@ def flops_per_token(model: nn.Module, context: int) -> float:
     config = getattr(model, "config", None)
     attention = 2 * config.num_hidden_layers * context * config.hidden_size if config is not None else 0
     return 2.0 * weight_uses + attention
+
+
+class FeedbackTransformer(nn.Module):
+    """A Feedback Transformer (Fan et al., 2020): every layer of token t reads one memory of earlier tokens,
+    each earlier token's memory vector being a learned softmax mix of *all* its layers' outputs, the top
+    one included. Hidden state computed at any layer of token t-1 is therefore visible to the lowest layer
+    of token t, which a standard transformer only allows one layer up. The price is that tokens must be
+    computed one after another, as in a recurrent network.
+
+    Pre-norm blocks (LayerNorm, multi-head attention, GELU MLP of ``ff_mult`` x width); no position
+    embedding but an ALiBi recency bias per head (the feedback model's memory is ordered by time only
+    through it). Each layer attends over the memories of tokens 0..t-1 and its own input at t, so no
+    position ever reads a later one.
+    """
+
+    def __init__(self, vocab: int, d_model: int, depth: int = 2, heads: int = 4, ff_mult: int = 4, seed: int = 0):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.d_model, self.depth, self.heads = d_model, depth, heads
+        self.embed = nn.Embedding(vocab, d_model)
+        self.norm1 = nn.ModuleList([nn.LayerNorm(d_model) for _ in range(depth)])
+        self.norm2 = nn.ModuleList([nn.LayerNorm(d_model) for _ in range(depth)])
+        self.q = nn.ModuleList([nn.Linear(d_model, d_model) for _ in range(depth)])
+        self.kv = nn.ModuleList([nn.Linear(d_model, 2 * d_model) for _ in range(depth)])
+        self.out = nn.ModuleList([nn.Linear(d_model, d_model) for _ in range(depth)])
+        self.mlp = nn.ModuleList([nn.Sequential(nn.Linear(d_model, ff_mult * d_model), nn.GELU(),
+                                                nn.Linear(ff_mult * d_model, d_model)) for _ in range(depth)])
+        self.mix = nn.Parameter(torch.zeros(depth + 1))     # softmax weights of the layers in the memory
+        self.final = nn.LayerNorm(d_model)
+        self.register_buffer("slopes", 2.0 ** (-8.0 * torch.arange(1, heads + 1) / heads), persistent=False)
+
+    def _attend(self, layer: int, h: torch.Tensor, keys: list, values: list) -> torch.Tensor:
+        b, d, nh = h.shape[0], self.d_model, self.heads
+        x = self.norm1[layer](h)
+        k_self, v_self = self.kv[layer](x).chunk(2, -1)
+        k = torch.stack(keys[layer] + [k_self], 1).view(b, -1, nh, d // nh)     # (b, t+1, heads, hd)
+        v = torch.stack(values[layer] + [v_self], 1).view(b, -1, nh, d // nh)
+        q = self.q[layer](x).view(b, nh, d // nh)
+        scores = torch.einsum("bhd,bthd->bht", q, k) / (d // nh) ** 0.5
+        distance = torch.arange(k.shape[1] - 1, -1, -1, device=h.device, dtype=h.dtype)
+        scores = scores - self.slopes[:, None].to(h.dtype) * distance
+        mixed = torch.einsum("bht,bthd->bhd", scores.softmax(-1), v).reshape(b, d)
+        return h + self.out[layer](mixed)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        keys = [[] for _ in range(self.depth)]
+        values = [[] for _ in range(self.depth)]
+        weights = self.mix.softmax(0)
+        outputs = []
+        for t in range(ids.shape[1]):
+            h = self.embed(ids[:, t])
+            states = [h]
+            for layer in range(self.depth):
+                h = self._attend(layer, h, keys, values)
+                h = h + self.mlp[layer](self.norm2[layer](h))
+                states.append(h)
+            memory = sum(w * s for w, s in zip(weights, states))
+            for layer in range(self.depth):
+                k, v = self.kv[layer](self.norm1[layer](memory)).chunk(2, -1)
+                keys[layer].append(k)
+                values[layer].append(v)
+            outputs.append(self.final(h))
+        return torch.stack(outputs, 1) @ self.embed.weight.T
+
+    def flops_per_token(self, context: int) -> float:
+        """2 per weight use (the tied output layer included; the key/value projections run twice per token,
+        on the layer's input and on the memory) plus attention scores and mixing."""
+        weights = sum(p.numel() for p in self.parameters())
+        kv = sum(p.numel() for p in self.kv.parameters())
+        return 2.0 * (weights + kv) + 4.0 * self.depth * context * self.d_model
+
+
+def recurrent_flops_per_token(model: RecurrentLM) -> float:
+    """Forward FLOPs per token of a ``RecurrentLM``: 2 per recurrent weight, plus the tied output layer."""
+    rnn = sum(p.numel() for p in model.rnn.parameters())
+    return 2.0 * (rnn + model.embed.weight.numel())

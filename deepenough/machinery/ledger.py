@@ -5,7 +5,9 @@ from pathlib import Path
 
 import yaml
 
+from ..lab import numbers
 from . import paths
+
 NOT_YET = "not yet tested"
 
 
@@ -15,56 +17,170 @@ def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
     return dict(sorted(registry.items(), key=lambda item: int(item[0][1:])))
 
 
+BADGE = {"supported": "success", "refuted": "danger", "nuanced": "warning", "inconclusive": "secondary",
+         "not testable here": "info", NOT_YET: "light"}
+
+
+def badge(verdict: str) -> str:
+    """A verdict as a coloured badge (sphinx-design)."""
+    return f"{{bdg-{BADGE[verdict]}}}`{verdict}`"
+
+
 def format_number(m: dict) -> str:
-    unit = f" {m['unit']}" if m["unit"] else ""
-    if m["low"] == m["high"]:
-        return f"{m['mean']:.3g}{unit}"
-    return f"{m['mean']:.3g}{unit} [{m['low']:.3g}, {m['high']:.3g}]"
+    """A measurement as the book prints it: its value, its interval and what the interval is over."""
+    return numbers.interval(m, m.get("unit", ""), m.get("over", ""))
 
 
-def ledger_rows(registry: dict[str, dict], results: dict[str, dict]) -> list[dict]:
-    """One row per registered claim: its verdict and key number where a chapter tested it."""
+def scope(chapter_page: Path | None, claim: str) -> dict:
+    """What a claim's verdict rests on and what it says about frontier models, from the chapter's front matter."""
+    if chapter_page is None:
+        return {}
+    from .runner import meta
+
+    return (meta(chapter_page) or {}).get("scope", {}).get(claim, {})
+
+
+def ledger_rows(registry: dict[str, dict], results: dict[str, dict], records: dict[str, dict] | None = None,
+                pages: dict[str, Path] | None = None) -> list[dict]:
+    """One row per registered claim: the quick verdict, the full record's verdict, the deciding number, the scope."""
+    records, pages = records or {}, pages or {}
     tested = {v["claim"]: (r, v) for r in results.values() for v in r["verdicts"]}
+    recorded = {v["claim"]: (name, rec, v) for name, rec in records.items() for v in rec["results"]["verdicts"]}
     rows = []
     for cid, claim in registry.items():
-        row = {"id": cid, "claim": claim["claim"], "who": claim["who"], "verdict": NOT_YET,
-               "reason": "", "key": "", "chapter": "", "profile": ""}
+        row = {"id": cid, "claim": claim["claim"], "who": claim["who"], "verdict": NOT_YET, "why": "", "reason": "",
+               "key": "", "chapter": "", "profile": "", "seeds": [], "record": None, "record_state": "missing",
+               "rests_on": "", "frontier": ""}
         if cid in tested:
             r, v = tested[cid]
             key = r["measurements"].get(v["key"]) if v["key"] else None
-            row.update(verdict=v["verdict"], reason=v["reason"], chapter=r["chapter"], profile=r["profile"],
-                       key=f"{key['what']}: {format_number(key)}" if key else "")
+            row.update(verdict=v["verdict"], why=v.get("why", v["reason"]), reason=v["reason"],
+                       chapter=r["chapter"], profile=r["profile"], seeds=r["seeds"],
+                       key=f"{key['what']}: {format_number(key)}" if key else "",
+                       **scope(pages.get(r["chapter"]), cid))
+        if cid in recorded:
+            name, rec, v = recorded[cid]
+            row.update(record=v["verdict"], record_state=rec["state"], record_seeds=rec["results"]["seeds"])
         rows.append(row)
     return rows
 
 
-def ledger_markdown(rows: list[dict]) -> str:
-    lines = ["| claim | who | verdict | key number | chapter (profile) |", "|---|---|---|---|---|"]
+def claims_table_markdown(rows: list[dict]) -> str:
+    """The landing page's table: each claim, who made it, and its verdict as a badge linked to its chapter."""
+    lines = ["| | claim | who | verdict |", "|---|---|---|---|"]
     for r in rows:
-        chapter = f"{{doc}}`{r['chapter']}` ({r['profile']})" if r["chapter"] else "—"
-        verdict = f"**{r['verdict']}**" + (f": {r['reason']}" if r["reason"] else "")
-        lines.append(f"| **{r['id']}** {r['claim']} | {r['who']} | {verdict} | {r['key'] or '—'} | {chapter} |")
+        verdict = (f"{{bdg-ref-{BADGE[r['verdict']]}}}`{r['verdict']} <{r['chapter']}-rule>`" if r["chapter"]
+                   else badge(r["verdict"]))
+        lines.append(f"| **{r['id']}** | {r['claim']} | {r['who']} | {verdict} |")
     return "\n".join(lines)
 
 
-def report_markdown(results: dict[str, dict]) -> str:
-    lines = ["| chapter | profile | seeds | wall time | commit | finished (UTC) | hardware | software |",
-             "|---|---|---|---|---|---|---|---|"]
+def counts_markdown(rows: list[dict]) -> str:
+    found = {}
+    for r in rows:
+        found[r["verdict"]] = found.get(r["verdict"], 0) + 1
+    return " ".join(f"{badge(v)} × {n}" for v, n in found.items())
+
+
+def card_markdown(r: dict) -> str:
+    """One claim as a card: a phone shows it as a block, not as a table row that scrolls."""
+    lines = [f":::{{card}} **{r['id']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
+    if r["chapter"]:
+        seeds = ", ".join(map(str, r["seeds"]))
+        lines += [f"**Why:** {r['why']}", "",
+                  f"**Deciding number:** {r['key'] or 'none'}", "",
+                  f"**Rests on:** {r['rests_on'] or 'see the chapter'}; {r['profile']} profile, seeds {seeds}.", ""]
+        if r["frontier"]:
+            lines += [f"**Frontier models:** {r['frontier']}", ""]
+        if r["record"] is None:
+            lines += ["**Full record:** none yet.", ""]
+        else:
+            flag = " (stale: the code changed since)" if r["record_state"] == "stale" else ""
+            differs = " — differs from the quick verdict" if r["record"] != r["verdict"] else ""
+            lines += [f"**Full record:** {badge(r['record'])}{flag}{differs}", ""]
+        lines += [f"{{doc}}`Chapter <{r['chapter']}>` · {{ref}}`the rule <{r['chapter']}-rule>`", "",
+                  "```{dropdown} The full reason", r["reason"], "```"]
+    else:
+        lines += ["No chapter tests this claim yet."]
+    lines.append(":::")
+    return "\n".join(lines)
+
+
+def ledger_markdown(rows: list[dict]) -> str:
+    cards = "\n\n".join(card_markdown(r) for r in rows)
+    return f"{counts_markdown(rows)}\n\n::::{{grid}} 1 1 2 2\n:gutter: 2\n\n{cards}\n::::"
+
+
+def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> str:
+    """The verdict box under a chapter's title: each claim in a line, its badge, why, and what produced it."""
+    registry = registry or claims()
+    env = results["environment"]
+    hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
+    lines = ["```{admonition} The verdict at a glance", ":class: tip"]
+    for v in results["verdicts"]:
+        claim = registry.get(v["claim"], {}).get("claim", "")
+        lines += [f"**{v['claim']}** {badge(v['verdict'])} {claim}", "",
+                  f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)", ""]
+    seeds = ", ".join(map(str, results["seeds"]))
+    lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware}, "
+              f"{results['finished'][:10]}.*", "```"]
+    return "\n".join(lines)
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def report_markdown(results: dict[str, dict], records: dict[str, dict] | None = None) -> str:
+    """Each chapter in book order: what produced its quick run and its full record."""
+    records = records or {}
+    lines = ["| chapter | run | seeds | time | commit, date | hardware | software |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         env = r["environment"]
-        hardware = f"{env['cpu']}, {env['cpu_count']} cores, {env['torch_threads']} torch threads"
-        hardware += f", GPU {env['gpu']}" if env["gpu"] else ", no GPU"
+        hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
         software = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if k in ("torch", "transformers"))
-        seeds = ", ".join(map(str, r["seeds"]))
-        lines.append(f"| {{doc}}`{name}` | {r['profile']} | {seeds} | {r['wall_time_s']:.0f} s | `{r['commit']}` "
-                     f"| {r['finished']} | {hardware} | Python {env['python']}, {software} |")
+        lines.append(f"| {{doc}}`{name}` | quick | {', '.join(map(str, r['seeds']))} | {minutes(r['wall_time_s'])} "
+                     f"| `{r['commit']}`, {r['finished'][:10]} | {hardware} | Python {env['python']}, {software} |")
+        if name in records:
+            p = records[name]["provenance"]
+            state = "full record" + (" (stale)" if records[name]["state"] == "stale" else "")
+            software = ", ".join(f"{k} {v}" for k, v in p["packages"].items() if k in ("torch", "transformers"))
+            lines.append(f"| | {state} | {', '.join(map(str, p['seeds']))} | {minutes(p['wall_time_s'])} "
+                         f"| `{p['commit']}`, {p['finished'][:10]} | {p['hardware']} | Python {p['python']}, {software} |")
     return "\n".join(lines)
+
+
+def model_markdown() -> str:
+    from ..lab.smollm import GGUF_NAME, GGUF_SHA256, PACKAGE
+
+    return f"The model file: `{GGUF_NAME}` from the PyPI package `{PACKAGE}`, sha256 `{GGUF_SHA256}`."
 
 
 def book_results(results_dir) -> dict[str, dict]:
-    """The results files of the chapters in the book now (a removed chapter's old file is ignored)."""
+    """The results files of the chapters in the book now, in book order (a removed chapter's old file is ignored)."""
     from .results import read_all
     from .runner import notebooks
 
-    chapters = notebooks()
-    return {name: r for name, r in read_all(results_dir).items() if name in chapters}
+    found = read_all(results_dir)
+    return {name: found[name] for name in notebooks() if name in found}
+
+
+def book_records() -> dict[str, dict]:
+    """The full records of the chapters in the book, each with its state (current or stale)."""
+    from . import records
+    from .runner import meta, notebooks
+
+    out = {}
+    for name, page in notebooks().items():
+        if meta(page).get("summary"):
+            continue
+        state, record = records.status(name)
+        if record is not None:
+            out[name] = {**record, "state": state}
+    return out
+
+
+def book_pages() -> dict[str, Path]:
+    from .runner import notebooks
+
+    return notebooks()

@@ -208,6 +208,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
                     continue  # the confidence level of an interval is a choice, not a result
                 add(number, f"number `{match.group(1)}` typed into the prose looks like a result",
                     "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
+    problems += setting_problems(path, text)
     problems += placeholder_problems(path, root)
     if not info.get("claims"):
         return sorted(problems, key=lambda p: p.line)  # tests no claim: no verdict sections, module or tests
@@ -239,6 +240,55 @@ def paragraphs(numbered_lines):
         last = number
     if current:
         yield current
+
+
+# Words that name a setting of an experiment or a structural constant of a model (SmolLM2's 30 layers).
+SETTING_WORDS = ("steps?|seeds?|layers?|tokens?|prompts?|samples?|epochs?|batch(?:es)?|widths?|depths?|chunks?|"
+                 "facts?|heads?|words?|texts?|sequences?|dimensions?|parameters?|params|bits?|positions?|hops?|"
+                 "blocks?|sentences?|examples?|exposures?|passes|strings?|chains?|lengths?|attributes?|folds?|"
+                 "floats?|neurons?|units?|hidden|FFN|vocab(?:ulary)?|experts?|items?|pairs?|groups?|"
+                 "temperatures?|wide")
+_SETTING_NUMBER = r"(?<![\w.,{`/−-])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?:[KMB]\b)?"
+SETTING_LIKE = (  # "16 random bits", "30-layer", "512 test strings"; "width 64", "batch 64", "chains of 32"
+    re.compile(rf"{_SETTING_NUMBER}(?:[\s-]+[a-z][\w'-]*){{0,2}}?[\s-]+(?:{SETTING_WORDS})\b", re.I),
+    re.compile(rf"\b(?:{SETTING_WORDS})(?:\s+(?:of|at|up to|fixed at|is|was))?\s*[=:]?\s+{_SETTING_NUMBER}"
+               rf"(?![\w.]\w)", re.I),
+)
+
+
+def setting_problems(path: Path, text: str) -> list[Problem]:
+    """Each setting typed into the prose: a number of 2 or more beside a word such as steps, seeds, layers.
+
+    A setting lives in a code cell and reaches the prose through glue, so prose and run cannot disagree.
+    Skipped: code, roles and other inline spans (``INLINE_SKIP``), words in double quotes (the debate's
+    "200 steps" is a quotation, not a setting) and list items or paragraphs that cite a paper (numbers
+    there are taken to be the paper's).
+    """
+    problems = []
+    for paragraph in paragraphs(prose_lines(text)):
+        items, current = [], []
+        for number, line in paragraph:  # each list item stands alone, so one item's citation covers only it
+            if current and re.match(r"^\s*(?:[-*+]|\d+[.)])\s", line):
+                items.append(current)
+                current = []
+            current.append((number, line))
+        for item in items + [current]:
+            if any("{cite" in line for _, line in item):
+                continue
+            for number, line in item:
+                prose = INLINE_SKIP.sub(lambda m: " " * len(m.group()), line)
+                prose = re.sub(r'"[^"]*"|“[^”]*”', lambda m: " " * len(m.group()), prose)
+                found = {}
+                for pattern in SETTING_LIKE:
+                    for match in pattern.finditer(prose):
+                        if float(match.group(1).replace(",", "")) >= 2:
+                            found.setdefault(match.start(1), (match.group(1), match.group(0).strip()))
+                for value, context in (found[k] for k in sorted(found)):
+                    problems.append(Problem(path, number, f"setting `{value}` typed into the prose (`{context}`)",
+                                            "glue it from the code cell that sets it: write "
+                                            "{glue:text}`<chapter>-<name>` after run.glue(\"<name>\", value) "
+                                            "(or cite its source)"))
+    return problems
 
 
 def chapter_files(root: Path = paths.ROOT) -> list[Path]:

@@ -16,6 +16,7 @@ SCHEMA = MACHINERY / "results.schema.json"
 BUILD = ROOT / "_build"
 RESULTS = BUILD / "results"
 EXECUTED = BUILD / "executed"
+RECORDS = ROOT / "records"
 
 
 def chapter_data(chapter: str) -> Path:

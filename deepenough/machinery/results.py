@@ -37,7 +37,8 @@ def verdict(claim: str, ruling: Ruling, key: str | None = None) -> dict:
     """One claim's computed verdict; ``key`` names the measurement that decided it."""
     if ruling.verdict not in VERDICTS:
         raise ValueError(f"verdict for {claim} must be one of {VERDICTS}, not {ruling.verdict!r}")
-    return {"claim": claim, "verdict": ruling.verdict, "reason": ruling.reason, "key": key, "rule": ruling.rule}
+    return {"claim": claim, "verdict": ruling.verdict, "reason": ruling.reason, "why": ruling.why or ruling.reason,
+            "key": key, "rule": ruling.rule}
 
 
 def environment() -> dict:
@@ -133,7 +134,17 @@ class ChapterRun:
         path = self.results_dir / f"{self.chapter}.json"
         write_json_atomic(path, results)
         self.written = results
+        self.glue_at_a_glance()
         return path
+
+    def glue_at_a_glance(self) -> None:
+        """Glue the verdict box the page shows under its title (``{glue:md}`<chapter>-at-a-glance```)."""
+        from IPython.display import Markdown
+        from myst_nb import glue
+
+        from .ledger import glance_markdown
+
+        glue(f"{self.chapter}-at-a-glance", Markdown(glance_markdown(self.written)), display=False)
 
     def provenance(self):
         """A note for the end of the page: what produced the numbers the reader sees."""

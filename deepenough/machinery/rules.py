@@ -25,10 +25,12 @@ MEANINGS = {
 
 
 class Ruling(NamedTuple):
-    """What every verdict function returns: the verdict, why in plain words, and the digest of its rule."""
+    """What every verdict function returns: the verdict, the reason (the evidence, then the rule's condition),
+    the digest of its decision table, and the condition alone (one plain sentence of why)."""
     verdict: str
     reason: str
     rule: str = ""
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def decide(rules: Sequence[Rule], values: dict, evidence: str = "") -> Ruling:
             raise ValueError(f"unknown verdict {rule.verdict!r}; use one of {VERDICTS}")
         if rule.holds(values):
             reason = f"{evidence}; so {rule.verdict}: {rule.when}" if evidence else f"{rule.verdict}: {rule.when}"
-            return Ruling(rule.verdict, reason, digest(rules))
+            return Ruling(rule.verdict, reason, digest(rules), rule.when)
     raise ValueError("no rule held: end the table with a rule that always holds")
 
 

@@ -11,7 +11,6 @@ prose alone re-renders the page: the stored outputs are merged into the fresh te
 """
 from __future__ import annotations
 
-import filecmp
 import hashlib
 import json
 import os
@@ -212,7 +211,7 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
     executed_dir.mkdir(parents=True, exist_ok=True)
     executed = executed_dir / f"{name}.ipynb"
     results = results_dir / f"{name}.json"
-    key = cache_key(path, parameters)
+    key = cache_key(path, {k: v for k, v in parameters.items() if k != "results_dir"})  # where results go changes nothing
     key_file, text_file = executed_dir / f"{name}.key", executed_dir / f"{name}.text"
     fresh = executed.exists() and (results.exists() or info.get("summary"))
     if not force and fresh and key_file.exists() and key_file.read_text() == key:
@@ -320,30 +319,81 @@ def run_all(profile: str = "quick", seed: int = 0, force: bool = False, root: Pa
     return [done[n] for n in pages]
 
 
-def stage(root: Path = ROOT, build: Path = BUILD) -> Path:
+STABILITY_SEEDS = (11, 22, 33)  # picked once, never tuned on: a quick verdict must not move between them
+
+
+def stability(name: str, seeds=STABILITY_SEEDS, profile: str = "quick", root: Path = ROOT,
+              build: Path = BUILD) -> dict[int, dict[str, str]]:
+    """The chapter's verdicts at each seed (each run in its own build folder, so cached runs are reused)."""
+    found = {}
+    for seed in seeds:
+        folder = build / "stability" / f"seed-{seed}"
+        outcome = run_chapter(name, profile, seed, root=root, build=folder)
+        if not outcome.ok:
+            raise ChapterError(outcome.message)
+        data = json.loads(outcome.results.read_text())
+        found[seed] = {v["claim"]: v["verdict"] for v in data["verdicts"]}
+    return found
+
+
+def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = None) -> Path:
     """Lay out the book's source with executed notebooks in place of the chapters' MyST files.
 
-    Files whose content has not changed are left untouched, so Sphinx's incremental build has nothing
-    to redo when nothing changed.
+    A chapter whose full record is current is rendered from the record; any other from its quick
+    execution, with a note saying the record is stale or missing. Files whose content has not changed
+    are left untouched, so Sphinx's incremental build has nothing to redo when nothing changed.
     """
+    from . import records
+
+    records_dir = records_dir or paths.RECORDS
     src = build / "src"
-    wanted = {src / name: root / name for name in ("_config.yml", "_toc.yml", "references.bib")}
+    wanted: dict[Path, bytes] = {src / name: (root / name).read_bytes()
+                                 for name in ("_config.yml", "_toc.yml", "references.bib") if (root / name).exists()}
     for page in toc_files(root):
         info = meta(page)
         target = src / page.relative_to(root)
-        wanted[target.with_suffix(".ipynb") if info else target] = (
-            build / "executed" / f"{info['chapter']}.ipynb" if info else page)
+        if not info:
+            wanted[target] = page.read_bytes()
+            continue
+        executed = build / "executed" / f"{info['chapter']}.ipynb"
+        if info.get("summary"):
+            wanted[target.with_suffix(".ipynb")] = executed.read_bytes()
+            continue
+        state, record = records.status(info["chapter"], root, records_dir)
+        if state == "current":
+            wanted[target.with_suffix(".ipynb")] = record["notebook"].read_bytes()
+        else:
+            notebook = nbformat.read(executed, as_version=4)
+            note_on_profile(notebook, state, record)
+            wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
     for asset in (root / "book").rglob("*"):
-        if asset.suffix in {".png", ".svg", ".jpg", ".css"}:
-            wanted[src / asset.relative_to(root)] = asset
+        if asset.suffix in {".png", ".svg", ".jpg", ".css", ".ico", ".js"}:
+            wanted[src / asset.relative_to(root)] = asset.read_bytes()
     for existing in (p for p in src.rglob("*") if p.is_file()) if src.exists() else []:
         if existing not in wanted:
             existing.unlink()
-    for target, origin in wanted.items():
-        if not (target.exists() and filecmp.cmp(origin, target, shallow=False)):
+    for target, content in wanted.items():
+        if not (target.exists() and target.read_bytes() == content):
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(origin, target)
+            target.write_bytes(content)
     return src
+
+
+def note_on_profile(notebook, state: str, record: dict | None) -> None:
+    """Put a visible note under the page title: this is the quick profile, and why the full record is not shown."""
+    if state == "stale":
+        p = record["provenance"]
+        why = (f"the full record (commit `{p['commit']}`, {p['hardware']}, {p['finished'][:10]}) is stale: "
+               "the chapter's code has changed since it was made")
+    else:
+        why = "this chapter has no full record yet"
+    note = nbformat.v4.new_markdown_cell(
+        f"```{{admonition}} Quick profile\n:class: warning\nYou are reading the `quick` profile, which CI runs "
+        f"on two CPU cores; {why}. Regenerate it with `deepenough record {notebook.metadata['deepenough']['chapter']}`."
+        "\n```")
+    note.metadata["tags"] = ["profile-note"]
+    title = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
+    notebook.cells.insert(title + 1, note)
 
 
 def build_html(root: Path = ROOT, build: Path = BUILD) -> int:

@@ -1,4 +1,4 @@
-"""Unit tests of the C8 machinery (deepenough.recall); no SmolLM2 needed."""
+"""Unit tests of the C8 machinery (deepenough.chapters.forgetting); no SmolLM2 needed."""
 import math
 import random
 
@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from deepenough.chapters import forgetting
-from deepenough.lab import tiny
+from deepenough.lab import tasks, train
+from deepenough.machinery import rules
 
 
 class NextTokenOracle(nn.Module):
@@ -32,34 +33,33 @@ def decode(ids):
     return "".join(chr(i) for i in ids)
 
 
-@pytest.mark.parametrize("width,depth", [(16, 1), (103, 2), (40, 3)])
-def test_gru_parameter_formula_matches_the_model(width, depth):
-    model = tiny.RecurrentLM(forgetting.VOCAB, width, depth=depth)
-    assert forgetting.gru_params(width, depth) == tiny.count_params(model)
+# --- generators ---------------------------------------------------------------------------------------
+
+def test_copy_generator_scores_exactly_the_second_half():
+    ids, targets = tasks.copy(3, 5, forgetting.VOCAB)(torch.Generator().manual_seed(0))
+    assert ids.shape == (3, 11) and (ids[:, 5] == 0).all() and (ids[:, :5] > 0).all()
+    assert torch.equal(ids[:, :5], ids[:, 6:])
+    scored = targets != train.IGNORE
+    assert scored.sum(1).tolist() == [5, 5, 5] and scored[:, 5:10].all()
+    assert torch.equal(targets[:, 5:10], ids[:, 6:11])  # each target is the next token
 
 
-def test_gru_is_matched_to_the_transformer_within_two_percent():
-    transformer, gru = forgetting.build_model("transformer", 0), forgetting.build_model("gru", 0)
-    assert isinstance(gru, tiny.RecurrentLM)
-    assert abs(tiny.count_params(gru) / tiny.count_params(transformer) - 1) < 0.02
-
-
-def test_bits_recalled_bounds():
-    assert forgetting.bits_recalled(8, 0.0) == pytest.approx(8 * forgetting.BITS_PER_TOKEN)
-    assert forgetting.bits_recalled(8, forgetting.BITS_PER_TOKEN + 1) == 0.0
-    assert forgetting.bits_recalled(4, 1.0) == pytest.approx(4 * (forgetting.BITS_PER_TOKEN - 1))
-    assert forgetting.capacity_items(10 * forgetting.BITS_PER_TOKEN) == pytest.approx(10)
-
-
-def test_oracle_recalls_everything_and_uniform_nothing():
-    perfect = forgetting.recall_curve(NextTokenOracle(), [2, 8], seed=0, batch=16)
-    blank = forgetting.recall_curve(Uniform(), [2, 8], seed=0, batch=16)
-    for n in (2, 8):
-        assert perfect[n]["accuracy"] == 1.0
-        assert perfect[n]["bits"] == pytest.approx(n * forgetting.BITS_PER_TOKEN, rel=1e-3)
-        assert blank[n]["bits"] == 0.0  # log2(32) bits of cross-entropy > log2(31) bits per token
-    ids, targets = forgetting.mixed_copy(4, [2])(torch.Generator().manual_seed(0))
-    assert forgetting.answer_cross_entropy_bits(Uniform(), (ids, targets)) == pytest.approx(math.log2(forgetting.VOCAB))
+def test_associative_recall_generator_answers_each_query_with_its_value():
+    pairs, queries, keys, values = 4, 6, 10, 7
+    ids, targets = tasks.associative_recall(50, pairs, queries, keys, values)(torch.Generator().manual_seed(1))
+    assert ids.shape == (50, 2 * (pairs + queries))
+    for row, target in zip(ids.tolist(), targets.tolist()):
+        ks, vs = row[:2 * pairs:2], row[1:2 * pairs:2]
+        assert len(set(ks)) == pairs and all(k < keys for k in ks) and all(keys <= v < keys + values for v in vs)
+        table = dict(zip(ks, vs))
+        for i in range(2 * pairs, len(row), 2):
+            assert row[i] in table and row[i + 1] == table[row[i]] == target[i]
+            assert target[i + 1] == train.IGNORE
+        assert all(t == train.IGNORE for t in target[:2 * pairs])
+    asked = {tuple(r[2 * pairs::2]) for r in ids.tolist()}
+    assert any(len(set(q)) < queries for q in asked)  # queries repeat: elimination does not help
+    with pytest.raises(ValueError):
+        tasks.associative_recall(1, 5, 1, 4, 2)
 
 
 def test_mixed_copy_draws_several_sizes_reproducibly():
@@ -70,14 +70,67 @@ def test_mixed_copy_draws_several_sizes_reproducibly():
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
+# --- capacity arithmetic --------------------------------------------------------------------------------
+
+def test_state_sizes_and_bits():
+    assert forgetting.StateRNN(8, "gru").state_floats() == 8
+    assert forgetting.StateRNN(8, "lstm").state_floats() == 16
+    assert forgetting.state_bits(4) == 128
+    assert forgetting.bits_to_remember(10) == pytest.approx(10 * math.log2(31))
+    assert forgetting.transformer_cache_floats(31, d_model=64, depth=2) == 2 * 2 * 64 * 32
+    out = forgetting.StateRNN(3, "lstm")(torch.zeros(2, 5, dtype=torch.long))
+    assert out.shape == (2, 5, forgetting.VOCAB)
+
+
+def test_fano_ceiling():
+    assert forgetting.accuracy_ceiling(4, 1000) == 1.0  # room to spare
+    assert forgetting.accuracy_ceiling(4, forgetting.bits_to_remember(4)) == 1.0  # exactly full
+    assert forgetting.accuracy_ceiling(8, 0) == pytest.approx(1 / 31, abs=1e-6)  # nothing stored: chance
+    ceilings = [forgetting.accuracy_ceiling(n, 64) for n in (8, 16, 32, 64)]
+    assert ceilings == sorted(ceilings, reverse=True) and ceilings[-1] < 0.5
+    # the ceiling depends only on bits per token: N = 16 with 64 bits equals N = 32 with 128 bits
+    assert forgetting.accuracy_ceiling(16, 64) == pytest.approx(forgetting.accuracy_ceiling(32, 128))
+    # at the ceiling, Fano's inequality holds with equality
+    e = 1 - forgetting.accuracy_ceiling(32, 64)
+    missing = math.log2(31) - 64 / 32
+    assert forgetting.binary_entropy(e) + e * math.log2(30) == pytest.approx(missing, abs=1e-6)
+
+
+def test_bits_recalled_bounds():
+    assert forgetting.bits_recalled(8, 0.0) == pytest.approx(8 * forgetting.BITS_PER_TOKEN)
+    assert forgetting.bits_recalled(8, forgetting.BITS_PER_TOKEN + 1) == 0.0
+    assert forgetting.capacity_items(10 * forgetting.BITS_PER_TOKEN) == pytest.approx(10)
+
+
+def test_oracle_recalls_everything_and_uniform_nothing():
+    perfect = forgetting.recall_curve(NextTokenOracle(), [2, 8], seed=0, batch=16)
+    blank = forgetting.recall_curve(Uniform(), [2, 8], seed=0, batch=16)
+    for n in (2, 8):
+        assert perfect[n]["accuracy"] == 1.0 and perfect[n]["per_sequence"] == [1.0] * 16
+        assert perfect[n]["bits"] == pytest.approx(n * forgetting.BITS_PER_TOKEN, rel=1e-3)
+        assert blank[n]["bits"] == 0.0  # log2(32) bits of cross-entropy > log2(31) bits per token
+    ids, targets = forgetting.mixed_copy(4, [2])(torch.Generator().manual_seed(0))
+    assert forgetting.answer_cross_entropy_bits(Uniform(), (ids, targets)) == pytest.approx(math.log2(forgetting.VOCAB))
+
+
+def test_a_small_state_learns_one_token_quickly():
+    model, log = forgetting.train_recall_model("gru", 0, [1], 150, width=16)
+    assert log.loss[-1] < log.loss[0]
+    assert forgetting.recall_curve(model, [1], seed=0)[1]["accuracy"] > 0.5
+
+
+# --- planted facts ----------------------------------------------------------------------------------------
+
 @pytest.mark.parametrize("depth", [0.0, 0.5, 1.0])
-def test_planted_prompt_spans_point_at_the_fact_and_answer(depth):
-    prompt = forgetting.planted_prompt(CharTokenizer(), "Nadia", "4827", depth, 6, random.Random(0))
-    ids = prompt["ids"][0].tolist()
-    assert decode(ids[slice(*prompt["fact"])]) == forgetting.fact_sentence("Nadia", "4827")
-    assert decode(ids[slice(*prompt["answer"])]) == " 4827"
-    assert prompt["answer"][1] == len(ids)
-    assert decode(ids).startswith(forgetting.INSTRUCTION)
+@pytest.mark.parametrize("distractors", [0, 3])
+def test_planted_prompt_spans_point_at_the_fact_and_answer(depth, distractors):
+    prompt = forgetting.planted_prompt(CharTokenizer(), "Nadia", "4827", depth, 6, random.Random(0), distractors)
+    text = decode(prompt["ids"][0].tolist())
+    assert decode(prompt["ids"][0, slice(*prompt["fact"])].tolist()) == forgetting.fact_sentence("Nadia", "4827")
+    assert decode(prompt["ids"][0, slice(*prompt["answer"])].tolist()) == " 4827"
+    assert prompt["answer"][1] == prompt["ids"].shape[1]
+    assert text.count("The secret number of") == 2 + distractors  # fact, distractors, the answer line
+    assert text.count("Nadia") == 3  # the fact, the question and the answer line: no distractor uses the name
 
 
 def test_deeper_facts_sit_closer_to_the_question():
@@ -87,19 +140,49 @@ def test_deeper_facts_sit_closer_to_the_question():
 
 
 def test_cell_accuracy_and_attention_summaries():
-    rows = [{"sentences": 8, "depth": 0.0, "correct": c, "fact_mass": [0.1, 0.4], "uniform_mass": 0.1}
-            for c in (True, True, False, True)]
+    rows = [{"sentences": 8, "distractors": 2, "depth": 0.0, "correct": c, "fact_mass": [0.1, 0.4],
+             "uniform_mass": 0.1} for c in (True, True, False, True)]
     cells = forgetting.cell_accuracy(rows)
-    assert list(cells) == [(8, 0.0)] and cells[(8, 0.0)]["mean"] == 0.75 and cells[(8, 0.0)]["n"] == 4
+    assert list(cells) == [(8, 2, 0.0)] and cells[(8, 2, 0.0)]["mean"] == 0.75 and cells[(8, 2, 0.0)]["n"] == 4
     assert forgetting.attention_by_layer(rows).tolist() == pytest.approx([1.0, 4.0])
 
 
-def test_verdict_rules():
-    assert forgetting.c8_verdict(1.0, 0.2, 0.95)[0] == "supported"
-    assert forgetting.c8_verdict(1.0, 0.2, 0.5)[0] == "nuanced"
-    assert forgetting.c8_verdict(0.5, 0.2, 0.95)[0] == "nuanced"  # transformer did not reach near-perfect
-    assert forgetting.c8_verdict(1.0, 0.9, 0.5)[0] == "refuted"  # GRU recalls as well: nothing was forgotten
-    high, gap, floor = forgetting.RECALL_HIGH, forgetting.FORGET_GAP, forgetting.USE_FLOOR
-    assert forgetting.c8_verdict(high, 0.0, floor)[0] == "supported"  # thresholds are inclusive
-    assert forgetting.c8_verdict(1.0, 1.0 - gap / 2, 1.0)[0] == "nuanced"  # a small gap is not forgetting
-    assert "GRU" in forgetting.c8_verdict(1.0, 0.2, 0.95)[1]
+# --- verdicts: every outcome reachable ---------------------------------------------------------------------
+
+def ci(mean, half=0.02):
+    return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half), "n": 3}
+
+
+FORGETS = dict(tf_small=ci(1.0, 0), tf_large=ci(0.99), rnn_small=ci(0.98), rnn_large=ci(0.1))
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({}, "supported"),
+    ({"tf_small": ci(0.5)}, "inconclusive"),                    # the transformer never learned
+    ({"rnn_small": ci(0.3)}, "inconclusive"),                   # the recurrent model never learned to store
+    ({"tf_large": ci(0.5)}, "refuted"),                         # the transformer loses what it holds
+    ({"tf_large": ci(0.95, 0.1)}, "inconclusive"),              # interval straddles the bar
+    ({"rnn_large": ci(0.95)}, "inconclusive"),                  # the recurrent model did not fall (yet)
+])
+def test_every_architecture_outcome_is_reachable(change, expected):
+    ruling = forgetting.architecture_verdict(**{**FORGETS, **change})
+    assert ruling.verdict == expected and ruling.rule == rules.digest(forgetting.C8_ARCHITECTURE_RULES)
+    assert set(rules.outcomes(forgetting.C8_ARCHITECTURE_RULES)) == {"supported", "refuted", "inconclusive"}
+
+
+@pytest.mark.parametrize("worst, expected", [
+    (ci(0.97), "supported"), (ci(0.3, 0.2), "refuted"), (ci(0.8, 0.2), "inconclusive")])
+def test_every_practice_outcome_is_reachable(worst, expected):
+    assert forgetting.practice_verdict(worst).verdict == expected
+    assert set(rules.outcomes(forgetting.C8_PRACTICE_RULES)) == {"supported", "refuted", "inconclusive"}
+
+
+@pytest.mark.parametrize("architecture, practice, expected", [
+    ("supported", "supported", "supported"), ("supported", "refuted", "nuanced"),
+    ("supported", "inconclusive", "inconclusive"), ("refuted", "supported", "refuted"),
+    ("inconclusive", "refuted", "inconclusive")])
+def test_every_combined_outcome_is_reachable(architecture, practice, expected):
+    ruling = forgetting.c8_verdict(rules.Ruling(architecture, "a"), rules.Ruling(practice, "b"))
+    assert ruling.verdict == expected
+    assert architecture in ruling.reason and practice in ruling.reason
+    assert set(rules.outcomes(forgetting.C8_RULES)) == {"supported", "nuanced", "refuted", "inconclusive"}

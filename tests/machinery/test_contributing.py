@@ -56,7 +56,7 @@ def test_a_fresh_scaffold_has_passing_unit_tests_and_fails_the_linter_at_each_pl
 
     # the template's tests are real tests of the template's verdict function: they pass as scaffolded
     tests = unit_tests(repo, "fresh")
-    assert tests.returncode == 0 and "6 passed" in tests.stdout, tests.stdout + tests.stderr
+    assert tests.returncode == 0 and "7 passed" in tests.stdout, tests.stdout + tests.stderr
 
     # ... but the chapter is not done: every placeholder is reported, with its file and line
     problems = lint.lint(created.page, root=repo)
@@ -65,7 +65,7 @@ def test_a_fresh_scaffold_has_passing_unit_tests_and_fails_the_linter_at_each_pl
     page = created.page
     for text in ('> "TODO: the exact words from the debate"',  # the quote
                  "values = [float(s) for s in seeds]",  # the fake measurement: the seed numbers themselves
-                 "`**, because TODO:",  # the reason
+                 "TODO: why the threshold",  # the reason the rule draws its line there
                  ":alt: TODO: describe what the figure shows",  # the alt text
                  "TODO: a caption that states the finding.",  # the caption
                  "TODO: what is measured, on which model"):
@@ -101,17 +101,20 @@ of the share of heads contains one half.
 """
 from __future__ import annotations
 
-from ..machinery.results import Ruling
+from ..machinery.rules import Rule, Ruling, always, decide
 
 FAIR_SHARE = 0.5  # a fair coin lands heads half the time: that is what "fair" means
 
+C11_RULES = (
+    Rule("supported", f"the interval of the share of heads contains {FAIR_SHARE:g}",
+         lambda v: v["share"]["low"] <= FAIR_SHARE <= v["share"]["high"]),
+    Rule("refuted", f"the interval of the share of heads excludes {FAIR_SHARE:g}", always),
+)
+
 
 def c11_verdict(share: dict) -> Ruling:
-    """C11 from the share of heads (an interval over seeds): supported if it contains FAIR_SHARE, else refuted."""
-    span = f"[{share['low']:.3g}, {share['high']:.3g}]"
-    if share["low"] <= FAIR_SHARE <= share["high"]:
-        return Ruling("supported", f"the share of heads {span} contains {FAIR_SHARE:g}")
-    return Ruling("refuted", f"the share of heads {span} excludes {FAIR_SHARE:g}")
+    """C11 from the share of heads (an interval over seeds)."""
+    return decide(C11_RULES, {"share": share}, f"the share of heads is [{share['low']:.3g}, {share['high']:.3g}]")
 '''
 COIN_TESTS = '''"""Unit tests for deepenough/chapters/coin.py: each outcome of c11_verdict, reached by a share."""
 from deepenough.chapters.coin import FAIR_SHARE, c11_verdict
@@ -138,7 +141,7 @@ COIN_PAGE = [
     ('> "TODO: the exact words from the debate"', '> "the coin is fair"'),
     ("> — TODO: the speaker's role (the author, Radford Neal, a commenter), never a name the debate does not use",
      "> — a tester"),
-    ("TODO: written before the results: what we would see if the claim holds, and if its opponents are right.",
+    ("TODO: what we would see if the claim holds, and what we would see if its opponents are right.",
      "If the coin is fair, the share of heads is near one half in every run; if it is biased, it sits further "
      "from one half than the runs disagree with each other."),
     ("TODO: what is measured, on which model, and why it tells the predictions apart.",
@@ -153,8 +156,9 @@ COIN_PAGE = [
     ("TODO: a caption that states the finding.", "Every seed's share of heads is close to one half."),
     ('unit="TODO: its unit", what="TODO: what the number is, in a few words"', 'unit="", what="share of heads"'),
     ('run.glue("threshold", coin.THRESHOLD)', 'run.glue("fair-share", coin.FAIR_SHARE)'),
-    ("because TODO: the reason, with the glued numbers and the threshold they are compared with.",
-     "because the interval of the share of heads contains {glue:text}`coin-fair-share`, what a fair coin gives."),
+    ("coin.C11_RULES, ruling", "coin.C11_RULES, ruling"),
+    ("TODO: why the threshold {glue:text}`coin-threshold` is the right line, and what the verdict does and does not "
+     "say about frontier models.", "A fair coin gives {glue:text}`coin-fair-share` heads; this says nothing about models."),
     ("TODO: what the quick profile cannot show, what a full-scale run would change, and the papers that anchor it.",
      "A simulated coin is fair by construction: this checks the book's machinery, not a coin."),
 ]
@@ -183,7 +187,7 @@ def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(r
     data = json.loads(outcome.results.read_text())
     results.validate(data)
     assert data["claims"] == ["C11"] and data["verdicts"][0]["verdict"] == "supported", data["verdicts"]
-    assert data["verdicts"][0]["reason"].startswith("the share of heads [0.4")
+    assert data["verdicts"][0]["reason"].startswith("the share of heads is [0.4")
 
 
 def test_scaffold_refuses_to_overwrite_any_of_its_files_and_needs_a_quote_for_a_new_claim(repo):
@@ -254,20 +258,3 @@ def test_the_command_line_prints_the_three_new_files_and_lint_exits_1_on_problem
 def test_every_chapter_in_the_book_passes_the_linter():
     problems = [str(p) for f in lint.chapter_files() for p in lint.lint(f)]
     assert not problems, "\n".join(problems)
-
-
-def write(directory, verdict, mean):
-    run = results.ChapterRun("kv_cache", "quick", 0, directory)
-    run.write([results.verdict("C1", results.Ruling(verdict, "a planted verdict for the diff"), key="gap")],
-              {"gap": results.measurement(stats.mean_ci([mean - 0.1, mean + 0.1]), what="the gap")}, [0, 1])
-
-
-def test_verdict_diff_shows_a_planted_change_and_nothing_else(tmp_path):
-    old, same, new = tmp_path / "old", tmp_path / "same", tmp_path / "new"
-    write(old, "supported", 1.0)
-    write(same, "supported", 1.01)
-    write(new, "refuted", 5.0)
-    assert verdict_diff.diff(old, same) == ["no verdict or key number changed"]
-    lines = verdict_diff.diff(old, new)
-    assert any(line.startswith("C1 (kv_cache): verdict supported -> refuted") for line in lines), lines
-    assert any(line.startswith("C1 (kv_cache): the gap: 1") and "-> 5" in line for line in lines)

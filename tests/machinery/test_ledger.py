@@ -22,14 +22,44 @@ def test_registry_quotes_are_exact_when_the_debate_is_at_hand():
             assert quote in text, f"{cid}: {quote!r} is not a verbatim quote of the debate"
 
 
-def test_untested_claims_show_not_yet_tested_and_tested_ones_their_number(tmp_path):
-    run = results.ChapterRun("kv_cache", "quick", 0, tmp_path)
-    run.write([results.verdict("C1", results.Ruling("nuanced", "agrees in theory, not in practice"), key="gap")],
-              {"gap": results.measurement(stats.mean_ci([1e-12, 3e-12]), unit="", what="max gap")}, [0, 1])
-    rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), results.read_all(tmp_path))}
-    assert rows["C1"]["verdict"] == "nuanced" and rows["C1"]["chapter"] == "kv_cache"
-    assert "max gap: 2e-12" in rows["C1"]["key"]
-    assert all(rows[f"C{i}"]["verdict"] == ledger.NOT_YET for i in range(2, 11))
-    table = ledger.ledger_markdown(list(rows.values()))
-    assert table.count("\n") == 11 and "{doc}`kv_cache` (quick)" in table
+def write_c1(directory, verdict="nuanced"):
+    run = results.ChapterRun("kv_cache", "quick", 0, directory)
+    ruling = results.Ruling(verdict, "agrees in theory, not in practice", "0123456789ab", "the forks sit at near-ties")
+    run.write([results.verdict("C1", ruling, key="gap")],
+              {"gap": results.measurement(stats.mean_ci([1e-12, 2e-12, 3e-12]), what="max gap", over="seeds")},
+              [0, 1, 2])
+    return results.read_all(directory)
 
+
+def test_untested_claims_show_not_yet_tested_and_tested_ones_their_card(tmp_path):
+    rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), write_c1(tmp_path))}
+    assert rows["C1"]["verdict"] == "nuanced" and rows["C1"]["chapter"] == "kv_cache"
+    assert rows["C1"]["why"] == "the forks sit at near-ties"
+    assert "max gap: 2e-12 (95% CI" in rows["C1"]["key"] and "over seeds" in rows["C1"]["key"]
+    assert all(rows[f"C{i}"]["verdict"] == ledger.NOT_YET for i in range(2, 11))
+    page = ledger.ledger_markdown(list(rows.values()))
+    assert page.count(":::{card}") == 10 and "{bdg-warning}`nuanced` × 1" in page
+    assert "{ref}`the rule <kv_cache-rule>`" in page and "```{dropdown} The full reason" in page
+    assert "**Full record:** none yet." in page
+
+
+def test_a_record_that_disagrees_with_quick_is_flagged(tmp_path):
+    quick = write_c1(tmp_path / "quick")
+    record = {"results": write_c1(tmp_path / "full", "supported")["kv_cache"], "state": "stale"}
+    rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), quick, {"kv_cache": record})}
+    card = ledger.card_markdown(rows["C1"])
+    assert "{bdg-success}`supported` (stale: the code changed since) — differs from the quick verdict" in card
+
+
+def test_the_verdict_box_names_claim_badge_why_profile_and_the_rule(tmp_path):
+    box = ledger.glance_markdown(write_c1(tmp_path)["kv_cache"])
+    assert box.startswith("```{admonition} The verdict at a glance")
+    assert "**C1** {bdg-warning}`nuanced` The KV cache is only an optimization" in box
+    assert "the forks sit at near-ties ({ref}`the rule <kv_cache-rule>`)" in box
+    assert "*Quick profile, seeds 0, 1, 2," in box
+
+
+def test_every_verdict_has_a_badge():
+    from deepenough.machinery.rules import VERDICTS
+
+    assert all(v in ledger.BADGE for v in VERDICTS)

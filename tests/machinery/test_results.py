@@ -10,15 +10,15 @@ from deepenough.lab import stats
 def write_example(tmp_path, **overrides):
     run = results.ChapterRun("example", "quick", 0, tmp_path)
     verdicts = overrides.get("verdicts", [results.verdict("C1", results.Ruling("supported", "because the numbers agree"), key="gap")])
-    measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0]), unit="ms", what="a gap")}
-    return run.write(verdicts, measurements, seeds=[0, 1])
+    measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), unit="ms", what="a gap")}
+    return run.write(verdicts, measurements, seeds=[0, 1, 2])
 
 
 def test_written_file_validates_and_records_provenance(tmp_path):
     path = write_example(tmp_path)
     data = json.loads(path.read_text())
     results.validate(data)
-    assert data["claims"] == ["C1"] and data["profile"] == "quick" and data["seeds"] == [0, 1]
+    assert data["claims"] == ["C1"] and data["profile"] == "quick" and data["seeds"] == [0, 1, 2]
     assert data["wall_time_s"] >= 0 and "torch" in data["environment"]["packages"]
     assert [p.name for p in tmp_path.iterdir()] == ["example.json"], "no temp file may be left behind"
 

@@ -1,0 +1,112 @@
+"""Activation patching on the residual stream of a Llama-style model (causal tracing).
+
+Residual index ``k`` follows ``output_hidden_states``: ``k = 0`` is the token embedding and ``k = n + 1`` the
+output of decoder layer ``n``. ``patch_residual`` overwrites chosen positions of chosen residual indices
+with stored values (from another run) while the forward pass runs, so every later computation (attention
+of later positions, the layers above) reads the patched vectors. Meng et al. (2022) patch clean states into
+a corrupted run; the direction is the caller's choice.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import contextmanager
+
+import torch
+
+
+def residual_count(model) -> int:
+    """Residual indices there are to patch: the embedding plus one per decoder layer."""
+    return len(model.model.layers) + 1
+
+
+@torch.no_grad()
+def residuals(model, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every residual stream of an unpatched run, (layers + 1, batch, tokens, d_model), and its logits.
+
+    Captured by hooks on the embedding and on each decoder layer's output, not from
+    ``output_hidden_states``, whose last entry has the final norm applied: patching that into the last
+    layer's output would not restore the run.
+    """
+    store = []
+    modules = [model.model.embed_tokens] + list(model.model.layers)
+    handles = [m.register_forward_hook(lambda module, args, output: store.append(
+        (output[0] if isinstance(output, tuple) else output).detach())) for m in modules]
+    try:
+        logits = model(ids, use_cache=False).logits.detach()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack(store), logits
+
+
+@contextmanager
+def patch_residual(model, positions: torch.Tensor, values: torch.Tensor, indices: Iterable[int]):
+    """While the context is open, residual index ``k`` (for each ``k`` in ``indices``) at row ``b``, token
+    ``positions[b]`` is replaced by ``values[k, b]`` (``values``: (layers + 1, batch, d_model)).
+
+    Hooks sit on the embedding (k = 0) and on each decoder layer's output (k = n + 1); they are removed on
+    exit, even after an error, so the model is left as it was.
+    """
+    indices = sorted(set(int(k) for k in indices))
+    count = residual_count(model)
+    if any(k < 0 or k >= count for k in indices):
+        raise ValueError(f"residual indices must lie in 0..{count - 1}")
+    rows = torch.arange(len(positions))
+
+    def hook_for(k):
+        def hook(module, args, output):
+            hidden = output[0] if isinstance(output, tuple) else output
+            hidden = hidden.clone()
+            hidden[rows, positions] = values[k].to(hidden.dtype)
+            return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
+        return hook
+
+    modules = [model.model.embed_tokens] + list(model.model.layers)
+    handles = [modules[k].register_forward_hook(hook_for(k)) for k in indices]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@torch.no_grad()
+def patched_run(model, ids: torch.Tensor, positions: torch.Tensor, values: torch.Tensor, from_index: int):
+    """Run ``ids`` with residual indices ``from_index`` and above replaced at ``positions`` by ``values``
+    (``values`` as ``residuals`` returns them, at the patched positions); returns what ``residuals`` does."""
+    with patch_residual(model, positions, values, range(from_index, residual_count(model))):
+        return residuals(model, ids)
+
+
+@torch.no_grad()
+def run_from(model, start: torch.Tensor, from_index: int, positions: torch.Tensor | None = None,
+             values: torch.Tensor | None = None, logit_positions: torch.Tensor | None = None):
+    """Finish a forward pass from residual index ``from_index``: ``start`` (batch, tokens, d_model) is the
+    residual stream there (already patched if the caller wants), and decoder layers ``from_index`` on run
+    over it, with each later residual index overwritten at ``positions`` by ``values`` as in
+    ``patch_residual``. Layers below ``from_index`` are the clean run's, so they need not run again:
+    causal tracing at every starting layer costs about half a forward pass each instead of a whole one.
+    Returns (residuals for indices from_index..layers, logits (batch, tokens, vocab), or (batch, vocab) at
+    ``logit_positions`` only). Sequences without padding only.
+    """
+    from transformers.masking_utils import create_causal_mask
+
+    inner = model.model
+    hidden = start.clone()
+    position_ids = torch.arange(hidden.shape[1]).unsqueeze(0)
+    mask = create_causal_mask(config=model.config, inputs_embeds=hidden, attention_mask=None, cache=None,
+                              position_ids=position_ids)
+    rotary = inner.rotary_emb(hidden, position_ids=position_ids)
+    rows = torch.arange(len(hidden))
+    states = [hidden]
+    for n in range(from_index, len(inner.layers)):
+        hidden = inner.layers[n](hidden, attention_mask=mask, position_embeddings=rotary, position_ids=position_ids,
+                                 cache=None, use_cache=False)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+        if positions is not None:
+            hidden = hidden.clone()
+            hidden[rows, positions] = values[n + 1].to(hidden.dtype)
+        states.append(hidden)
+    if logit_positions is not None:
+        hidden = hidden[rows, logit_positions]
+    return torch.stack(states), model.lm_head(inner.norm(hidden))

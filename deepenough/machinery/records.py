@@ -1,0 +1,142 @@
+"""The published record: each chapter's ``full`` run, committed with its provenance.
+
+``records/<chapter>/`` holds the executed notebook, its results file and ``provenance.json`` (commit,
+cache key, profile, seeds, hardware, package versions, wall time, date). The site renders a record when
+its cache key still matches the chapter's code; otherwise the page shows the ``quick`` execution with a
+note that the record is stale or missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+
+from . import paths, runner
+from .results import validate
+
+PROFILE = "full"
+PROVENANCE = ("commit", "key", "profile", "seed", "seeds", "hardware", "packages", "python", "model_sha256",
+              "wall_time_s", "finished")
+MAX_RECORD_BYTES = 4_000_000          # one chapter's record: a few MB at most
+MAX_FOLDER_BYTES = 20_000_000         # the whole records folder
+
+
+class RecordError(RuntimeError):
+    """A record cannot be written; the message says why."""
+
+
+def record_dir(name: str, records: Path = paths.RECORDS) -> Path:
+    return records / name
+
+
+def full_key(name: str, root: Path = paths.ROOT, package: Path | None = None, seed: int = 0) -> str:
+    """The cache key a current record of ``name`` must carry."""
+    page = runner.notebooks(root)[name]
+    return runner.cache_key(page, {"profile": PROFILE, "seed": seed}, package)
+
+
+def read(name: str, records: Path = paths.RECORDS) -> dict | None:
+    """A chapter's record (results and provenance), or None when it has none."""
+    folder = record_dir(name, records)
+    if not (folder / "provenance.json").exists():
+        return None
+    return {"results": json.loads((folder / "results.json").read_text()),
+            "provenance": json.loads((folder / "provenance.json").read_text()),
+            "notebook": folder / "notebook.ipynb"}
+
+
+def status(name: str, root: Path = paths.ROOT, records: Path = paths.RECORDS) -> tuple[str, dict | None]:
+    """("current" | "stale" | "missing", the record)."""
+    record = read(name, records)
+    if record is None:
+        return "missing", None
+    current = record["provenance"]["key"] == full_key(name, root, seed=record["provenance"]["seed"])
+    return ("current" if current else "stale"), record
+
+
+def check(record: dict) -> list[str]:
+    """Problems with a record's contents (not its freshness)."""
+    problems = []
+    try:
+        validate(record["results"])
+    except Exception as e:  # jsonschema's errors carry the path of the bad field
+        problems.append(f"results do not match the schema: {e}")
+    missing = [k for k in PROVENANCE if k not in record["provenance"]]
+    if missing:
+        problems.append(f"provenance lacks {', '.join(missing)}")
+    if record["results"].get("profile") != PROFILE:
+        problems.append(f"a record must come from the {PROFILE} profile")
+    if not record["notebook"].exists():
+        problems.append("the executed notebook is missing")
+    return problems
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+
+
+def dirty(root: Path, records: Path = paths.RECORDS) -> bool:
+    """Uncommitted changes to tracked files, the records folder aside (recording one chapter must not block the next)."""
+    exclude = f":!{records.relative_to(root)}" if records.is_relative_to(root) else "."
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", exclude], cwd=root,
+                         capture_output=True, text=True)
+    return out.returncode != 0 or bool(out.stdout.strip())
+
+
+def make(name: str, seed: int = 0, root: Path = paths.ROOT, records: Path = paths.RECORDS,
+         allow_dirty: bool = False) -> Path:
+    """Run ``name`` in the full profile and store the record atomically (nothing is written if the run fails)."""
+    if not allow_dirty and dirty(root, records):
+        raise RecordError("the working tree has uncommitted changes: commit first, so the record names the code")
+    with tempfile.TemporaryDirectory(prefix=f"record-{name}-") as tmp:
+        outcome = runner.run_chapter(name, PROFILE, seed, force=True, root=root, build=Path(tmp))
+        if not outcome.ok:
+            raise RecordError(f"the {PROFILE} run failed, so no record was written: {outcome.message}")
+        results = json.loads(outcome.results.read_text())
+        env = results["environment"]
+        provenance = {
+            "commit": results["commit"], "key": full_key(name, root, seed=seed), "profile": PROFILE,
+            "seed": seed, "seeds": results["seeds"],
+            "hardware": f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores",
+            "packages": env["packages"], "python": env["python"], "model_sha256": env["model"]["sha256"],
+            "wall_time_s": outcome.seconds, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        records.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=records))
+        shutil.copy(outcome.results, staging / "results.json")
+        notebook = nbformat.read(outcome.executed, as_version=4)
+        nbformat.write(notebook, staging / "notebook.ipynb")
+        (staging / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        size = folder_bytes(staging)
+        if size > MAX_RECORD_BYTES:
+            shutil.rmtree(staging)
+            raise RecordError(f"the record would take {size / 1e6:.1f} MB, over {MAX_RECORD_BYTES / 1e6:.0f} MB")
+        target = record_dir(name, records)
+        old = target.with_name(f".{name}.old")
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def make_all(seed: int = 0, root: Path = paths.ROOT, records: Path = paths.RECORDS) -> list[tuple[str, str]]:
+    """Record every chapter whose record is missing or stale, one by one (a rerun resumes where it stopped)."""
+    done = []
+    for name, page in runner.notebooks(root).items():
+        if runner.meta(page).get("summary"):
+            continue
+        state, _ = status(name, root, records)
+        if state == "current":
+            done.append((name, "current, kept"))
+            continue
+        make(name, seed, root, records)
+        done.append((name, "recorded"))
+    return done
+
