@@ -359,7 +359,7 @@ def requantize(model) -> int:
     """Give every projection weight of every block (attention and FFN) a second round of Q4_1 rounding, in
     place; returns how many matrices were rounded."""
     count = 0
-    for name, module in model.model.layers.named_modules():
+    for module in model.model.layers.modules():
         if isinstance(module, torch.nn.Linear) and module.in_features % QUANT_BLOCK == 0:
             module.weight.copy_(quantize_q4_1(module.weight))
             count += 1
@@ -379,6 +379,10 @@ class CapitalPrompts:
     block: np.ndarray  # (items,) country block, for held-out folds
 
 
+def _encode(tokenizer, template: str, country: str, city: str) -> list[int]:
+    return tokenizer(template.format(country=country, city=city), add_special_tokens=False).input_ids
+
+
 def capital_prompts(tokenizer, table: pd.DataFrame, templates: list[int]) -> list[CapitalPrompts]:
     """For each template and country, the true prompt and its counterfactual: the same city after the country
     ``shift`` places on in the same block, so every city and every country is once true and once false."""
@@ -390,10 +394,8 @@ def capital_prompts(tokenizer, table: pd.DataFrame, templates: list[int]) -> lis
             mates = table[table.block == row.block].reset_index(drop=True)
             own = int(np.flatnonzero(mates.country == row.country)[0])
             other = mates.country[(own - shift) % len(mates)]
-            encode = lambda country: tokenizer(TEMPLATES[t].format(country=country, city=row.capital),  # noqa: E731
-                                               add_special_tokens=False).input_ids
-            true.append(encode(row.country) + suffix)
-            false.append(encode(other) + suffix)
+            true.append(_encode(tokenizer, TEMPLATES[t], row.country, row.capital) + suffix)
+            false.append(_encode(tokenizer, TEMPLATES[t], other, row.capital) + suffix)
         if len({len(x) for x in true + false}) != 1:
             raise ValueError("every country and city must be one token, so the prompts of a template align")
         source = len(true[0]) - len(suffix) - 1
@@ -546,7 +548,8 @@ C2_RULES = (
 
 def c2_verdict(recompute_rel: float, ratio: list[dict], evidence: str = "") -> Ruling:
     """``ratio``: per probed layer, interval over chunks of R²(keys+values) / R²(FFN input)."""
-    values = dict(recompute_rel=recompute_rel, ratio_low=[r["low"] for r in ratio], ratio_high=[r["high"] for r in ratio])
+    values = dict(recompute_rel=recompute_rel, ratio_low=[r["low"] for r in ratio],
+                  ratio_high=[r["high"] for r in ratio])
     return decide(C2_RULES, values, evidence)
 
 
@@ -564,7 +567,8 @@ C3_RULES = (
          lambda v: v["aligned"] and v["null_gap"] > CARRY_GAP),
     Rule("supported", f"over {MAJORITY:g} of the hidden energy is discarded, the share is not under the isotropic "
          f"one by {ALIGNMENT_MARGIN:g}, and the discarded part carries the feature as well as the written part "
-         f"(within {CARRY_GAP:g})", lambda v: v["share_low"] > MAJORITY and v["unaligned"] and v["null_gap"] <= CARRY_GAP),
+         f"(within {CARRY_GAP:g})",
+         lambda v: v["share_low"] > MAJORITY and v["unaligned"] and v["null_gap"] <= CARRY_GAP),
     Rule("nuanced", "decided on both axes but they disagree: the share is decisively aligned while the discarded part "
          "carries the feature as well, or not aligned while it carries less",
          lambda v: v["aligned"] or v["unaligned"]),
@@ -616,7 +620,8 @@ def c4_verdict(structure: bool, excess: list[dict], evidence: str = "") -> Rulin
 C6_RULES = (
     Rule("not testable here", f"the feature is decodable from one token's embedding (layer-0 accuracy at the source "
          f"beyond 0.5 ± {CHANCE_BAND:g}) or not decodable at the later token (best held-out accuracy under "
-         f"{DECODABLE_ACCURACY:g}): the test needs a feature that only composition gives and that reaches the later token",
+         f"{DECODABLE_ACCURACY:g}): the test needs a feature that only composition gives and that reaches the "
+         "later token",
          lambda v: abs(v["embedding_accuracy"] - 0.5) > CHANCE_BAND or v["later_accuracy"] < DECODABLE_ACCURACY),
     Rule("supported", f"patching the source's whole computed state changes under {RECOMPUTED_BELOW:g} of the later "
          "token's feature (interval below): later tokens mostly recompute it from the raw tokens",

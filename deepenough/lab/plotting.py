@@ -1,23 +1,60 @@
-"""One look for every figure: readable fonts, no chart junk, intervals drawn the same way everywhere."""
+"""One look for every figure, sized for the page it lands on.
+
+A panel is WIDTH inches at DPI dots per inch: narrower than the book's text column (672 px), so it is
+never scaled down on a desk, and its tick text (TICK_PT) still renders above 9 px on a 390 px phone.
+Figures with several panels stack them vertically, so each panel keeps that width. Legends go outside
+the data; log axes that must show zeros use a floor that is marked on the axis.
+"""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f"]
+WIDTH, PANEL_HEIGHT, DPI = 6.0, 3.4, 100
+TICK_PT = 11  # the smallest text on a figure; the browser test checks its rendered size from these numbers
 
 
 def style() -> None:
     plt.rcParams.update({
-        "figure.figsize": (6.4, 3.8), "figure.dpi": 110, "savefig.bbox": "tight",
+        "figure.figsize": (WIDTH, PANEL_HEIGHT), "figure.dpi": DPI, "savefig.dpi": DPI, "savefig.bbox": "tight",
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-        "axes.prop_cycle": plt.cycler(color=PALETTE), "font.size": 10, "legend.frameon": False,
+        "axes.prop_cycle": plt.cycler(color=PALETTE), "font.size": TICK_PT, "xtick.labelsize": TICK_PT,
+        "ytick.labelsize": TICK_PT, "legend.fontsize": TICK_PT, "axes.titlesize": TICK_PT + 1,
+        "axes.labelsize": TICK_PT, "legend.frameon": False,
     })
 
 
-def figure(ncols: int = 1, width: float = 6.4, height: float = 3.8):
+def figure(panels: int = 1, height: float = PANEL_HEIGHT, ncols: int | None = None, width: float | None = None):
+    """A figure of ``panels`` panels stacked top to bottom, each the full page width; returns (fig, ax or axes).
+
+    ``ncols`` and ``width`` are accepted from older chapters: panels are stacked all the same.
+    """
+    panels = ncols or panels
     style()
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False)
-    return fig, axes[0] if ncols > 1 else axes[0, 0]
+    fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, height * panels), squeeze=False, layout="constrained")
+    return fig, list(axes[:, 0]) if panels > 1 else axes[0, 0]
+
+
+def legend_outside(ax, **kwargs):
+    """The legend under the axes, off the data (below the axis label, so the figure grows taller, not wider)."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, borderaxespad=0, **kwargs)
+
+
+def floored(values, floor: float) -> np.ndarray:
+    """Values for a log axis: anything at or below ``floor`` (zeros included) is drawn at the floor."""
+    return np.maximum(np.asarray(values, dtype=float), floor)
+
+
+def mark_floor(ax, floor: float, axis: str = "x", label: str | None = None) -> None:
+    """A dotted line at the floor of a log axis, saying that points on it stand for 'this small or smaller'."""
+    text = label or f"≤ {floor:g}"
+    if axis == "x":
+        ax.axvline(floor, color="grey", ls=":", lw=1)
+        ax.annotate(text, (floor, 1.0), xycoords=("data", "axes fraction"), ha="left", va="bottom", fontsize=TICK_PT)
+    else:
+        ax.axhline(floor, color="grey", ls=":", lw=1)
+        ax.annotate(text, (1.0, floor), xycoords=("axes fraction", "data"), ha="right", va="bottom", fontsize=TICK_PT)
 
 
 def interval_line(ax, x, intervals: list[dict], label: str | None = None, **kwargs):

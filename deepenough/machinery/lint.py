@@ -15,6 +15,7 @@ from pathlib import Path
 import jupytext
 
 from . import ledger, paths, scaffold
+from .rules import VERDICTS
 
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
 # Digits that read like a measurement: decimals, percentages, thousands separators, scientific notation.
@@ -168,6 +169,15 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
         if claim not in registry:
             add(line_of(rf"\b{claim}\b"), f"claim {claim} is not in the claims registry",
                 "add it to deepenough/machinery/claims.yml with its exact quote and speaker")
+        scope = info.get("scope", {}).get(claim, {})
+        if not (scope.get("rests_on") and scope.get("frontier")):
+            add(line_of("deepenough:"), f"front matter lacks the scope of {claim}'s verdict",
+                f"add `scope: {{{claim}: {{rests_on: model and size, task, data; frontier: what the verdict does and "
+                "does not say about frontier models}}` (the ledger shows both)")
+    for claim, expected in (info.get("expected") or {}).items():
+        if expected not in VERDICTS:
+            add(line_of("expected:"), f"expected verdict {expected!r} for {claim} is not in the vocabulary",
+                f"use one of: {', '.join(VERDICTS)}")
 
     params = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", text, re.S)
     if not params:

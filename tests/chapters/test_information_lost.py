@@ -1,10 +1,11 @@
-"""Unit tests for deepenough/information_lost.py on small constructed inputs (no SmolLM2 download or load)."""
+"""Unit tests for deepenough/chapters/information_lost.py on small constructed inputs (no SmolLM2 download or load)."""
 import numpy as np
 import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
 from deepenough.chapters import information_lost
+from deepenough.machinery import rules
 
 
 @pytest.fixture(scope="module")
@@ -73,20 +74,6 @@ def test_rank_deficient_down_projection_has_a_smaller_basis():
     assert information_lost.row_space_basis(w).shape[1] == 5
 
 
-def test_linear_probe_recovers_a_linear_map_and_shuffle_does_not():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(8, 60, 5))
-    y = x @ rng.normal(size=(5, 3)) + 0.01 * rng.normal(size=(8, 60, 3))
-    assert information_lost.linear_probe_r2(x, y, seed=0) > 0.99
-    assert information_lost.linear_probe_r2(x, y, seed=0, shuffle=True) < 0.1
-
-
-def test_chunk_split_is_disjoint_and_seeded():
-    train, test = information_lost.chunk_split(8, seed=3)
-    assert set(train).isdisjoint(test) and len(train) + len(test) == 8
-    assert np.array_equal(information_lost.chunk_split(8, seed=3)[1], test)
-
-
 def test_previous_token_pairs_drop_the_last_and_first_positions():
     source = torch.arange(2 * 10 * 1, dtype=torch.float32).reshape(2, 10, 1)
     x, y = information_lost.previous_token_pairs(source, source)
@@ -94,59 +81,177 @@ def test_previous_token_pairs_drop_the_last_and_first_positions():
     assert x[0, 0, 0] == information_lost.FIRST_SCORED_POSITION and x[0, -1, 0] == 8
 
 
+def test_null_projector_is_idempotent_and_orthogonal_to_the_row_space():
+    torch.manual_seed(0)
+    w = torch.randn(6, 20).double()
+    projector = information_lost.null_projector(w)
+    torch.testing.assert_close(projector @ projector, projector, atol=1e-10, rtol=0)
+    torch.testing.assert_close(projector, projector.T, atol=1e-12, rtol=0)
+    torch.testing.assert_close(w @ projector, torch.zeros(6, 20, dtype=torch.float64), atol=1e-10, rtol=0)
+    assert torch.trace(projector).item() == pytest.approx(20 - 6)
+    h = torch.randn(50, 20).double()
+    torch.testing.assert_close((h @ projector) @ w.T, torch.zeros(50, 6, dtype=torch.float64), atol=1e-9, rtol=0)
+
+
+def test_held_out_r2_recovers_a_linear_map_and_shuffle_does_not():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 60, 5))
+    y = x @ rng.normal(size=(5, 3)) + 0.01 * rng.normal(size=(8, 60, 3))
+    scores = information_lost.held_out_r2_per_chunk(x, y, folds=4, seed=0)
+    assert scores.shape == (8,) and scores.min() > 0.99
+    assert information_lost.held_out_r2_per_chunk(x, y, folds=4, seed=0, shuffle=True).max() < 0.1
+
+
+def test_chunk_folds_partition_the_chunks():
+    folds = information_lost.chunk_folds(10, 4, seed=3)
+    assert sorted(np.concatenate(folds)) == list(range(10)) and len(folds) == 4
+
+
+def test_shuffled_gate_keeps_the_marginals_and_breaks_the_pairing():
+    torch.manual_seed(0)
+    gate = torch.randn(200, 16)
+    shuffled = information_lost.shuffled_gate(gate, seed=1)
+    assert torch.equal(shuffled.sort(0).values, gate.sort(0).values)  # every unit keeps its values
+    assert torch.equal(shuffled.sum(1).sort().values, gate.sum(1).sort().values)  # rows move whole
+    assert not torch.equal(shuffled, gate)
+
+
+def test_gate_erasure_sees_a_gate_that_closes_where_up_is_large():
+    torch.manual_seed(0)
+    up = torch.randn(400, 64)
+    selective = torch.where(up.abs() > 1.0, torch.tensor(-30.0), torch.tensor(3.0))  # gate shut on large |up|
+    erasing = information_lost.gate_erasure(selective, up, seed=0)
+    assert erasing["hidden"] > erasing["shuffled"] + information_lost.ERASE_MARGIN
+    independent = information_lost.gate_erasure(torch.randn(400, 64), up, seed=0)
+    assert abs(independent["hidden"] - independent["shuffled"]) < 0.02
+
+
 def test_near_zero_share():
     values = torch.tensor([[0.0, 0.0, 10.0, -10.0]])
     assert information_lost.near_zero_share(values) == 0.5
-    gated = information_lost.gate_erasure(torch.full((1, 4), -20.0), torch.ones(1, 4))
-    assert gated["up"] == 0.0 and gated["gate"] == 0.0  # all equal: none is small against the RMS
-    mixed = information_lost.gate_erasure(torch.tensor([[-20.0, -20.0, 5.0, 5.0]]), torch.ones(1, 4))
-    assert mixed["gate"] == 0.5 and mixed["hidden"] == 0.5
 
 
-def test_emergence_layer():
-    assert information_lost.emergence_layer([0.5, 0.7, 0.85, 0.9]) == 2
-    assert np.isnan(information_lost.emergence_layer([0.5, 0.6]))
+def test_swiglu_structure_is_read_from_the_modules(tiny_llama, tiny_capture):
+    structure = information_lost.swiglu_structure(tiny_llama, tiny_capture)
+    assert structure["parallel"] and structure["gating"] and structure["hidden_width"] == 80
+    assert structure["projections_in"] == 2
 
 
-def test_probe_accuracy_separable_and_chance():
+def test_q4_1_rounding_has_sixteen_levels_per_block_and_bounded_error():
+    torch.manual_seed(0)
+    w = torch.randn(4, 64)
+    q = information_lost.quantize_q4_1(w)
+    blocks, qb = w.reshape(4, 2, 32), q.reshape(4, 2, 32)
+    assert all(len(torch.unique(b)) <= 16 for b in qb.reshape(-1, 32))
+    step = (blocks.max(-1).values - blocks.min(-1).values) / 15
+    assert ((qb - blocks).abs() <= step[..., None] / 2 + 1e-6).all()
+    torch.testing.assert_close(information_lost.quantize_q4_1(q), q, atol=1e-5, rtol=0)
+
+
+def test_requantize_rounds_every_projection(tiny_llama):
+    import copy
+    model = copy.deepcopy(tiny_llama)
+    assert information_lost.requantize(model) == 3 * 7
+    assert not torch.equal(model.model.layers[0].mlp.up_proj.weight, tiny_llama.model.layers[0].mlp.up_proj.weight)
+
+
+class WordTokenizer:
+    """One token per word or punctuation mark, with a growing vocabulary."""
+
+    def __init__(self):
+        self.vocab = {}
+
+    def __call__(self, text, add_special_tokens=False):
+        import re
+        from types import SimpleNamespace
+        words = re.findall(r"\w+|[^\w\s]", text)
+        return SimpleNamespace(input_ids=[self.vocab.setdefault(w, len(self.vocab)) for w in words])
+
+
+def test_capital_prompts_keep_the_city_and_balance_every_token():
+    table = information_lost.capitals()
+    assert len(table) == len(set(table.country)) == len(set(table.capital))
+    tokenizer = WordTokenizer()
+    prompts = information_lost.capital_prompts(tokenizer, table, [0, 1])
+    for p in prompts:
+        assert p.true.shape == p.false.shape
+        assert torch.equal(p.true[:, p.source], p.false[:, p.source])  # the city token is the same
+        assert torch.equal(p.true[:, p.source + 1:], p.false[:, p.source + 1:])  # so is the suffix
+        differs = (p.true != p.false).any(0)
+        assert differs.sum() == 1  # only the country differs
+        country = int(np.flatnonzero(differs.numpy())[0])
+        assert sorted(p.true[:, country].tolist()) == sorted(p.false[:, country].tolist())  # each country once each
+        for row, b in enumerate(p.block):  # the false country comes from the same block
+            twin = int(np.flatnonzero((p.true[:, country] == p.false[row, country]).numpy())[0])
+            assert p.block[twin] == b
+
+
+def test_block_folds_never_train_on_a_test_block():
     rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1], 40)
-    separable = rng.normal(size=(80, 6)) + 3 * labels[:, None]
-    assert information_lost.probe_accuracy(separable, labels, seed=0) > 0.95
-    assert information_lost.probe_accuracy(rng.normal(size=(80, 6)), labels, seed=0) < 0.75
+    block = np.repeat(np.arange(4), 10)
+    true_x, false_x = rng.normal(size=(40, 5)) + 2, rng.normal(size=(40, 5)) - 2
+    accuracy = information_lost.probe_accuracy(true_x, false_x, block)
+    assert accuracy["mean"] > 0.95 and accuracy["n"] == 80
+    same = rng.normal(size=(40, 5))
+    assert abs(information_lost.probe_accuracy(same, same, block)["mean"] - 0.5) < 1e-9  # identical rows: chance
 
 
-def test_political_set_is_balanced_and_unique():
-    df = information_lost.political_texts()
-    assert len(df) == 100 and df.label.sum() == 50 and not df.text.duplicated().any()
+def test_ratio_ci_is_a_ratio_of_sums():
+    share = information_lost.ratio_ci(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 4.0, 6.0, 8.0]))
+    assert share["mean"] == pytest.approx(0.5) and share["low"] == pytest.approx(0.5)
 
 
-def point(x):
-    return {"mean": x, "low": x, "high": x, "n": 3}
+def interval(mean, low=None, high=None):
+    return {"mean": mean, "low": mean if low is None else low, "high": mean if high is None else high, "n": 16}
 
 
-def test_c2_verdict():
-    assert information_lost.c2_verdict(1e-3, 0.2)[0] == "supported"
-    assert information_lost.c2_verdict(0.0, 0.95)[0] == "refuted"
-    assert information_lost.c2_verdict(0.0, 0.3)[0] == "nuanced"
+@pytest.mark.parametrize("recompute, ratios, expected", [
+    (1e-3, [interval(0.5)], "supported"),
+    (0.0, [interval(0.97, 0.93, 1.0), interval(1.1, 0.95, 1.2)], "refuted"),
+    (0.0, [interval(0.97, 0.93, 1.0), interval(0.6, 0.5, 0.7)], "nuanced"),
+    (0.0, [interval(0.9, 0.8, 1.0), interval(0.95, 0.85, 1.05)], "inconclusive"),
+])
+def test_every_c2_outcome_is_reachable(recompute, ratios, expected):
+    ruling = information_lost.c2_verdict(recompute, ratios)
+    assert ruling.verdict == expected and ruling.rule == rules.digest(information_lost.C2_RULES)
+    assert set(rules.outcomes(information_lost.C2_RULES)) == {"supported", "refuted", "nuanced", "inconclusive"}
 
 
-def test_c3_verdict():
-    iso = 0.625
-    assert information_lost.c3_verdict(point(0.7), iso)[0] == "supported"
-    assert information_lost.c3_verdict(point(0.3), iso)[0] == "refuted"
-    assert information_lost.c3_verdict(point(0.58), iso)[0] == "supported"  # over half, and not under 0.625 - margin
-    assert information_lost.c3_verdict({"mean": 0.54, "low": 0.52, "high": 0.56, "n": 30}, iso)[0] == "nuanced"
-    assert information_lost.c3_verdict({"mean": 0.55, "low": 0.45, "high": 0.65, "n": 30}, iso)[0] == "nuanced"
+@pytest.mark.parametrize("share, gap, shift, expected", [
+    (interval(0.59, 0.58, 0.60), 0.0, 0.001, "supported"),
+    (interval(0.45, 0.44, 0.46), 0.3, 0.001, "refuted"),
+    (interval(0.45, 0.44, 0.46), 0.0, 0.001, "nuanced"),
+    (interval(0.59, 0.58, 0.60), 0.3, 0.001, "nuanced"),
+    (interval(0.575, 0.56, 0.59), 0.0, 0.001, "inconclusive"),
+    (interval(0.59, 0.585, 0.60), 0.0, 0.02, "inconclusive"),
+])
+def test_every_c3_outcome_is_reachable(share, gap, shift, expected):
+    ruling = information_lost.c3_verdict(share, 0.625, gap, shift)
+    assert ruling.verdict == expected
+    assert set(rules.outcomes(information_lost.C3_RULES)) == {"inconclusive", "refuted", "supported", "nuanced"}
 
 
-def test_c4_verdict():
-    assert information_lost.c4_verdict(point(0.4), point(0.08), hidden_layers=1)[0] == "nuanced"
-    assert information_lost.c4_verdict(point(0.4), point(0.08), hidden_layers=2)[0] == "supported"
-    assert information_lost.c4_verdict(point(0.1), point(0.08), hidden_layers=1)[0] == "refuted"
+@pytest.mark.parametrize("structure, excess, expected", [
+    (True, [interval(0.01, 0.0, 0.02), interval(0.08, 0.06, 0.1)], "supported"),
+    (True, [interval(0.01, 0.0, 0.02), interval(0.02, 0.01, 0.03)], "nuanced"),
+    (False, [interval(0.08, 0.06, 0.1)], "nuanced"),
+    (False, [interval(0.0, -0.01, 0.01)], "refuted"),
+    (True, [interval(0.04, 0.02, 0.06)], "inconclusive"),
+])
+def test_every_c4_outcome_is_reachable(structure, excess, expected):
+    assert information_lost.c4_verdict(structure, excess).verdict == expected
+    assert set(rules.outcomes(information_lost.C4_RULES)) == {"supported", "nuanced", "refuted", "inconclusive"}
 
 
-def test_c6_verdict():
-    assert information_lost.c6_verdict(point(8.0), point(7.0), point(0.6))[0] == "supported"
-    assert information_lost.c6_verdict(point(8.0), point(4.0), point(0.9))[0] == "refuted"
-    assert information_lost.c6_verdict(point(8.0), point(8.0), point(0.9))[0] == "nuanced"
+@pytest.mark.parametrize("embedding, later, carried, expected", [
+    (0.75, 0.95, interval(0.9, 0.85, 0.95), "not testable here"),
+    (0.5, 0.6, interval(0.9, 0.85, 0.95), "not testable here"),
+    (0.5, 0.95, interval(0.1, 0.05, 0.15), "supported"),
+    (0.5, 0.95, interval(0.9, 0.85, 0.95), "refuted"),
+    (0.5, 0.95, interval(0.5, 0.4, 0.6), "nuanced"),
+    (0.5, 0.95, interval(0.75, 0.65, 0.85), "inconclusive"),
+])
+def test_every_c6_outcome_is_reachable(embedding, later, carried, expected):
+    assert information_lost.c6_verdict(embedding, later, carried).verdict == expected
+    assert set(rules.outcomes(information_lost.C6_RULES)) == {"not testable here", "supported", "refuted", "nuanced",
+                                                            "inconclusive"}

@@ -117,3 +117,9 @@ def test_changing_the_package_code_invalidates_the_cache(book, tmp_path, monkeyp
     assert run(book, "good").cached
     (package / "lab" / "stats.py").write_text((package / "lab" / "stats.py").read_text() + "\n# a change\n")
     assert not run(book, "good").cached, "a change to the package must trigger re-execution"
+
+
+def test_stability_reports_each_seeds_verdicts(book):
+    found = runner.stability("good", seeds=(11, 22, 33), root=book, build=book / "_build")
+    assert found == {11: {"C1": "supported"}, 22: {"C1": "supported"}, 33: {"C1": "supported"}}
+    assert (book / "_build" / "stability" / "seed-22" / "results" / "good.json").exists()

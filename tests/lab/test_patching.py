@@ -1,0 +1,87 @@
+"""Unit tests for deepenough/lab/patching.py on a tiny random Llama (no SmolLM2 download)."""
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
+
+from deepenough.lab import patching
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def pair():
+    clean = torch.randint(0, 40, (4, 9), generator=torch.Generator().manual_seed(1))
+    counterfactual = clean.clone()
+    counterfactual[:, 3] = (clean[:, 3] + 7) % 40  # only the source token (position 3) differs
+    return clean, counterfactual
+
+
+def test_residuals_match_the_model(tiny, pair):
+    states, logits = patching.residuals(tiny, pair[0])
+    assert states.shape == (4, 4, 9, 32)
+    torch.testing.assert_close(logits, tiny(pair[0]).logits, rtol=0, atol=0)
+    torch.testing.assert_close(states[0], tiny.model.embed_tokens(pair[0]), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("start", [0, 1, 2, 3])
+def test_patching_with_the_clean_runs_own_activations_restores_it_exactly(tiny, pair, start):
+    clean = pair[0]
+    states, logits = patching.residuals(tiny, clean)
+    positions = torch.full((4,), 3)
+    patched_states, patched_logits = patching.patched_run(tiny, clean, positions, states[:, :, 3], start)
+    assert torch.equal(patched_logits, logits) and torch.equal(patched_states, states)
+    run_states, run_logits = patching.run_from(tiny, states[start], start, positions, states[:, :, 3])
+    assert torch.equal(run_logits, logits) and torch.equal(run_states, states[start:])
+
+
+def test_hooks_are_gone_after_the_context_even_after_an_error(tiny, pair):
+    clean, counterfactual = pair
+    _, logits = patching.residuals(tiny, clean)
+    cf_states, _ = patching.residuals(tiny, counterfactual)
+    with pytest.raises(RuntimeError):
+        with patching.patch_residual(tiny, torch.full((4,), 3), cf_states[:, :, 3], range(4)):
+            raise RuntimeError("inside")
+    assert torch.equal(patching.residuals(tiny, clean)[1], logits)
+
+
+def test_patching_the_only_differing_token_everywhere_gives_the_counterfactual_run(tiny, pair):
+    clean, counterfactual = pair
+    cf_states, cf_logits = patching.residuals(tiny, counterfactual)
+    _, logits = patching.patched_run(tiny, clean, torch.full((4,), 3), cf_states[:, :, 3], 0)
+    torch.testing.assert_close(logits[:, 3:], cf_logits[:, 3:], rtol=0, atol=1e-5)
+    assert not torch.allclose(logits[:, 3:], patching.residuals(tiny, clean)[1][:, 3:])
+
+
+def test_patching_changes_later_positions_only(tiny, pair):
+    clean, counterfactual = pair
+    states, logits = patching.residuals(tiny, clean)
+    cf_states, _ = patching.residuals(tiny, counterfactual)
+    _, patched = patching.patched_run(tiny, clean, torch.full((4,), 3), cf_states[:, :, 3], 2)
+    assert torch.equal(patched[:, :3], logits[:, :3])
+    assert not torch.allclose(patched[:, 4:], logits[:, 4:])
+
+
+def test_run_from_agrees_with_the_hooked_full_pass(tiny, pair):
+    clean, counterfactual = pair
+    states, _ = patching.residuals(tiny, clean)
+    cf_states, _ = patching.residuals(tiny, counterfactual)
+    positions = torch.full((4,), 3)
+    start = states[2].clone()
+    start[:, 3] = cf_states[2, :, 3]
+    _, hooked = patching.patched_run(tiny, clean, positions, cf_states[:, :, 3], 2)
+    _, partial = patching.run_from(tiny, start, 2, positions, cf_states[:, :, 3])
+    torch.testing.assert_close(partial, hooked, rtol=0, atol=1e-5)
+    _, last = patching.run_from(tiny, start, 2, positions, cf_states[:, :, 3], logit_positions=torch.full((4,), 8))
+    torch.testing.assert_close(last, hooked[:, 8], rtol=0, atol=1e-5)
+
+
+def test_out_of_range_indices_are_refused(tiny, pair):
+    with pytest.raises(ValueError):
+        with patching.patch_residual(tiny, torch.zeros(4, dtype=torch.long), torch.zeros(4, 4, 32), [4]):
+            pass
