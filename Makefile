@@ -30,7 +30,7 @@ test: $(INSTALLED)
 	$(PY) -m pytest
 
 unit: $(INSTALLED)
-	$(PY) -m pytest -m "not book"
+	$(PY) -m pytest -m "not book and not slow"
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

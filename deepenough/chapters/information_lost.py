@@ -246,7 +246,8 @@ def held_out_r2_per_chunk(x: np.ndarray, y: np.ndarray, folds: int, seed: int, s
 def readable_by_layer(cap: Capture, layers: list[int], folds: int, seed: int) -> dict[str, list[dict]]:
     """Per probed layer, intervals over text chunks of the held-out R² of token t−1's hidden activation from
     what token t reads (keys+values at layer n+1), from the FFN input (reference), from the keys+values with
-    shuffled training targets (control), and of the read/reference ratio."""
+    shuffled training targets (control), and of the read share: mean R² read over mean R² reference (a
+    ratio of sums with a bootstrap interval over chunks, stable where one chunk's reference is near zero)."""
     out = {"read": [], "reference": [], "shuffled": [], "ratio": []}
     for layer in layers:
         sources = probe_sources(cap, layer)
@@ -256,9 +257,9 @@ def readable_by_layer(cap: Capture, layers: list[int], folds: int, seed: int) ->
             per[name] = held_out_r2_per_chunk(x, y, folds, seed)
         x, y = previous_token_pairs(sources["read"], cap.hidden[layer])
         per["shuffled"] = held_out_r2_per_chunk(x, y, folds, seed, shuffle=True)
-        per["ratio"] = per["read"] / per["reference"]
-        for name in out:
-            out[name].append(stats.mean_ci(per[name], bounds=(-np.inf, 1.0) if name != "ratio" else None))
+        for name in ("read", "reference", "shuffled"):
+            out[name].append(stats.mean_ci(per[name], bounds=(-np.inf, 1.0)))
+        out["ratio"].append(ratio_ci(per["read"], per["reference"], seed))
     return out
 
 
@@ -342,26 +343,30 @@ def null_projector(down_weight: torch.Tensor) -> torch.Tensor:
 QUANT_BLOCK = 32  # weights per block in GGUF's Q4_0/Q4_1 formats
 
 
-def quantize_q4_1(weight: torch.Tensor, block: int = QUANT_BLOCK) -> torch.Tensor:
+def quantize_q4_1(weight: torch.Tensor, block: int = QUANT_BLOCK, offset: int = 0) -> torch.Tensor:
     """Round a weight matrix as Q4_1 does: blocks of ``block`` consecutive weights along each row, each
-    stored as 4-bit integers 0..15 with its own scale and minimum; returns the de-quantized float copy."""
+    stored as 4-bit integers 0..15 with its own scale and minimum; returns the de-quantized float copy.
+
+    ``offset`` shifts the block grid along the row (cyclically). A matrix already rounded on the grid is
+    left unchanged by rounding on the same grid, so a second round of matched size needs a shifted one."""
     rows, cols = weight.shape
-    w = weight.reshape(rows, cols // block, block).double()
+    w = torch.roll(weight, -offset, 1).reshape(rows, cols // block, block).double()
     low, high = w.min(-1, keepdim=True).values, w.max(-1, keepdim=True).values
     scale = (high - low) / 15
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     q = torch.clamp(torch.round((w - low) / scale), 0, 15)
-    return (q * scale + low).reshape(rows, cols).to(weight.dtype)
+    return torch.roll((q * scale + low).reshape(rows, cols), offset, 1).to(weight.dtype)
 
 
 @torch.no_grad()
 def requantize(model) -> int:
     """Give every projection weight of every block (attention and FFN) a second round of Q4_1 rounding, in
-    place; returns how many matrices were rounded."""
+    place, on a block grid shifted by half a block (the model's own grid would leave its weights as they
+    are); returns how many matrices were rounded."""
     count = 0
     for module in model.model.layers.modules():
         if isinstance(module, torch.nn.Linear) and module.in_features % QUANT_BLOCK == 0:
-            module.weight.copy_(quantize_q4_1(module.weight))
+            module.weight.copy_(quantize_q4_1(module.weight, offset=QUANT_BLOCK // 2))
             count += 1
     return count
 

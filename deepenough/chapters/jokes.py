@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from ..machinery.results import Ruling
+from ..machinery.rules import Rule, Ruling, always, decide
 from ..lab import tiny, train
 from ..machinery import paths
 
@@ -54,23 +55,63 @@ def overlap(a: str, b: str) -> float:
     return len(ga & gb) / min(len(ga), len(gb))
 
 
-def group_near_duplicates(texts: list[str], threshold: float = NEAR_DUPLICATE_OVERLAP) -> list[int]:
-    """Group id per text: single-linkage clusters of pairs whose overlap is >= threshold (union-find)."""
-    parent = list(range(len(texts)))
+LINKAGES = ("single", "complete", "average")
+LINKAGE = "complete"  # every pair inside a group overlaps at the threshold: no chaining through a third text
 
-    def root(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
 
+def overlap_matrix(texts: list[str]) -> np.ndarray:
+    """Pairwise overlap coefficients (symmetric, ones on the diagonal)."""
+    grams = [bigrams(t) for t in texts]
+    norms = [normalise(t) for t in texts]
+    m = np.eye(len(texts))
     for i in range(len(texts)):
         for j in range(i):
-            if overlap(texts[i], texts[j]) >= threshold:
-                parent[root(i)] = root(j)
-    roots = [root(i) for i in range(len(texts))]
-    order = {r: k for k, r in enumerate(dict.fromkeys(roots))}
-    return [order[r] for r in roots]
+            ga, gb = grams[i], grams[j]
+            if min(len(ga), len(gb)) < MIN_BIGRAMS:
+                m[i, j] = m[j, i] = float(norms[i] == norms[j])
+            else:
+                m[i, j] = m[j, i] = len(ga & gb) / min(len(ga), len(gb))
+    return m
+
+
+def group_near_duplicates(texts: list[str], threshold: float = NEAR_DUPLICATE_OVERLAP, linkage: str = LINKAGE,
+                          similarity: np.ndarray | None = None) -> list[int]:
+    """Group id per text (numbered by first appearance), by agglomerative clustering on 1 - overlap.
+
+    ``single`` joins two groups when any one pair overlaps at ``threshold`` (it chains: A~B and B~C put A
+    with C); ``complete`` only when every pair does; ``average`` when the mean overlap does."""
+    if linkage not in LINKAGES:
+        raise ValueError(f"linkage must be one of {LINKAGES}")
+    if len(texts) < 2:
+        return [0] * len(texts)
+    from scipy.cluster.hierarchy import fcluster, linkage as agglomerate
+    from scipy.spatial.distance import squareform
+
+    sim = overlap_matrix(texts) if similarity is None else similarity
+    tree = agglomerate(squareform(1.0 - sim, checks=False), method=linkage)
+    labels = fcluster(tree, t=1.0 - threshold + 1e-9, criterion="distance")
+    order = {label: k for k, label in enumerate(dict.fromkeys(labels))}
+    return [order[label] for label in labels]
+
+
+def load_labelled_pairs() -> list[tuple[str, str, bool]]:
+    """The hand-labelled joke pairs (see ``data/jokes/LABELLED_PAIRS_DATASHEET.md``)."""
+    import csv
+
+    with open(DATA / "labelled_pairs.csv", newline="") as f:
+        return [(row["a"], row["b"], row["same"] == "1") for row in csv.DictReader(f)]
+
+
+def grouping_check(pairs: list[tuple[str, str, bool]], threshold: float, linkage: str = LINKAGE) -> dict:
+    """Precision and recall of the grouping on labelled pairs: all the pairs' texts are grouped together
+    (so chaining through a third text can happen, as in a census), then each pair is read off."""
+    texts = list(dict.fromkeys([t for a, b, _ in pairs for t in (a, b)]))
+    groups = dict(zip(texts, group_near_duplicates(texts, threshold, linkage)))
+    together = [groups[a] == groups[b] for a, b, _ in pairs]
+    tp = sum(t and same for t, (_, _, same) in zip(together, pairs))
+    predicted, actual = sum(together), sum(same for _, _, same in pairs)
+    return {"precision": tp / predicted if predicted else 1.0, "recall": tp / actual if actual else 1.0,
+            "tp": tp, "predicted": predicted, "actual": actual}
 
 
 def known_jokes() -> dict[str, list[str]]:
@@ -124,9 +165,11 @@ def sample_jokes(model, tokenizer, n: int, temperature: float, seed: int, batch:
     return texts
 
 
-def census(texts: list[str], known: list[str]) -> dict:
-    """Concentration of jokes and of formats in one set of samples."""
-    groups = group_near_duplicates(texts)
+def census(texts: list[str], known: list[str], threshold: float = NEAR_DUPLICATE_OVERLAP,
+           similarity: np.ndarray | None = None) -> dict:
+    """Concentration of jokes and of formats in one set of samples (one temperature: never pooled)."""
+    sim = overlap_matrix(texts) if similarity is None else similarity
+    groups = group_near_duplicates(texts, threshold, similarity=sim)
     sizes = Counter(groups).most_common()
     formats = [classify_format(t) for t in texts]
     n = len(texts)
@@ -136,12 +179,24 @@ def census(texts: list[str], known: list[str]) -> dict:
         "group_sizes": [s for _, s in sizes],
         "distinct": len(sizes),
         "top_groups_share": sum(s for _, s in sizes[:TOP_GROUPS]) / n,
+        "repeated_share": repeated_share([s for _, s in sizes], n),
         "top_group_members": [texts[groups.index(g)] for g, _ in sizes[:5]],
         "known": sum(matches_known(t, known) for t in texts),
         "formats": Counter(formats),
         "top_format_share": Counter(formats).most_common(1)[0][1] / n,
         "joke_format_share": sum(f in JOKE_FORMATS for f in formats) / n,
     }
+
+
+def threshold_sweep(texts: list[str], thresholds: list[float], similarity: np.ndarray | None = None) -> dict:
+    """The census's headline shares (repeated jokes, top-25 share) at each grouping threshold."""
+    sim = overlap_matrix(texts) if similarity is None else similarity
+    out = {}
+    for threshold in thresholds:
+        sizes = sorted(Counter(group_near_duplicates(texts, threshold, similarity=sim)).values(), reverse=True)
+        out[threshold] = {"repeated_share": repeated_share(sizes, len(texts)),
+                          "top_groups_share": sum(sizes[:TOP_GROUPS]) / len(texts)}
+    return out
 
 
 # --- Part 2: the pun world ---------------------------------------------------------------------------
@@ -319,15 +374,28 @@ def repeated_share(group_sizes: list[int], n: int) -> float:
     return sum(size for size in group_sizes if size >= 2) / n
 
 
-def census_case(repeated: float, top_format_share: float, joke_format_share: float) -> str:
-    """Which of the author's cases the census shows (luck, case 2, cannot be seen without a funniness judge)."""
-    if repeated >= MEMORISED_SHARE:
+def census_case(repeated: dict, top_format: dict, joke_format: dict) -> str:
+    """Which of the author's cases one temperature's census shows, from Wilson intervals over samples;
+    ``undecided`` when an interval straddles its threshold. Luck, case (2), cannot be seen without a judge."""
+    if repeated["low"] >= MEMORISED_SHARE:
         return "memorised jokes"
-    if joke_format_share < WELL_FORMED_MIN:
+    if joke_format["high"] < WELL_FORMED_MIN:
         return "not clever"
-    if top_format_share >= FORMAT_SHARE:
+    if top_format["low"] >= FORMAT_SHARE:
         return "memorised formats"
-    return "none of the three"
+    if repeated["high"] < MEMORISED_SHARE and joke_format["low"] >= WELL_FORMED_MIN and top_format["high"] < FORMAT_SHARE:
+        return "none of the three"
+    return "undecided"
+
+
+def census_reading(cases: list[str]) -> str:
+    """Across temperatures: ``author`` when every temperature shows one of the author's cases, ``against``
+    when every one shows none of the three, ``undecided`` otherwise."""
+    if all(c not in ("none of the three", "undecided") for c in cases):
+        return "author"
+    if all(c == "none of the three" for c in cases):
+        return "against"
+    return "undecided"
 
 
 def serial_beats_luck(advantage: dict) -> bool:
@@ -340,16 +408,35 @@ def beats_baseline(success: dict, baseline: float) -> bool:
     return success["low"] >= baseline + LEARNED_MARGIN
 
 
-def c9_verdict(case: str, serial_wins: bool, informative: bool = True, evidence: str = "") -> Ruling:
-    """Supported when the census shows one of the author's cases and serial compute beats luck.
-
-    If neither serial compute nor luck solves new puns beyond the one-setup baseline, the compute
-    comparison is between failures and says nothing either way; the census alone cannot settle the claim.
-    ``evidence`` is the measured values in words; the ruling's reason starts with it."""
+def serial_reading(advantage: dict, informative: bool) -> str:
+    """``wins`` when serial compute's advantage over luck clears SERIAL_ADVANTAGE at its lower end, ``loses``
+    when its upper end stays below it, ``uninformative`` when neither route beat the one-setup baseline."""
     if not informative:
-        return Ruling("nuanced", evidence)
-    if case != "none of the three" and serial_wins:
-        return Ruling("supported", evidence)
-    if case != "none of the three" or serial_wins:
-        return Ruling("nuanced", evidence)
-    return Ruling("refuted", evidence)
+        return "uninformative"
+    if advantage["low"] >= SERIAL_ADVANTAGE:
+        return "wins"
+    if advantage["high"] < SERIAL_ADVANTAGE:
+        return "loses"
+    return "undecided"
+
+
+# The decision table for the model-side part of C9 (the human part, "for humans actually", is not testable
+# here). Two parts: the census at every temperature, and serial compute against luck in the pun world, scoped
+# to what the pun world builds in (a perfect checker for luck; a scratchpad supervised with the search).
+C9_RULES = (
+    Rule("supported", "every temperature's census shows one of the author's cases (memorised jokes, not clever, or "
+         f"memorised formats, each decided by its interval) and serial compute beats luck at equal FLOPs by at least "
+         f"{SERIAL_ADVANTAGE:.2f} (lower end)", lambda v: v["census"] == "author" and v["serial"] == "wins"),
+    Rule("refuted", "every temperature's census shows none of the three cases and serial compute does not beat luck "
+         f"by {SERIAL_ADVANTAGE:.2f} (upper end below it)", lambda v: v["census"] == "against" and v["serial"] == "loses"),
+    Rule("nuanced", "both parts are decided and go opposite ways",
+         lambda v: {v["census"], v["serial"]} in ({"author", "loses"}, {"against", "wins"})),
+    Rule("inconclusive", "a part is undecided: a census interval straddles its threshold at some temperature, the "
+         "advantage interval straddles its threshold, or neither route solved new puns beyond the one-setup baseline; "
+         "more samples, seeds or training would decide", always),
+)
+
+
+def c9_verdict(census: str, serial: str, evidence: str = "") -> Ruling:
+    """C9 (model side) from the census reading across temperatures and the pun world's serial-vs-luck reading."""
+    return decide(C9_RULES, dict(census=census, serial=serial), evidence)

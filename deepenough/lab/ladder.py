@@ -20,6 +20,8 @@ from .train import IGNORE
 
 TRACKED = 0.9   # a chain of length k is tracked when accuracy at it is at least this (S3 chance: 1/6)
 KINDS = ("transformer", "gru", "feedback", "looped")
+BATCH = 64      # training batch
+SAMPLES = 512   # fresh test sequences per evaluation
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Route:
     width: int = 64
     loops: int = 1
     mode: str = "none"            # none, filler or cot (transformers only)
+    heads: int = 4
 
     @property
     def label(self) -> str:
@@ -54,13 +57,13 @@ def device() -> torch.device:
 def build(route: Route, group: str, seed: int, max_len: int = 512):
     vocab = tasks.group_vocab(group)
     if route.kind == "transformer":
-        model = tiny.llama(vocab, route.width, route.depth, heads=4, max_len=max_len, seed=seed)
+        model = tiny.llama(vocab, route.width, route.depth, heads=route.heads, max_len=max_len, seed=seed)
     elif route.kind == "looped":
-        model = tiny.looped(tiny.llama(vocab, route.width, 1, heads=4, max_len=max_len, seed=seed), route.loops)
+        model = tiny.looped(tiny.llama(vocab, route.width, 1, heads=route.heads, max_len=max_len, seed=seed), route.loops)
     elif route.kind == "gru":
         model = tiny.RecurrentLM(vocab, route.width, depth=route.depth, cell="gru", seed=seed)
     elif route.kind == "feedback":
-        model = tiny.FeedbackTransformer(vocab, route.width, depth=route.depth, heads=4, seed=seed)
+        model = tiny.FeedbackTransformer(vocab, route.width, depth=route.depth, heads=route.heads, seed=seed)
     else:
         raise ValueError(f"unknown route kind {route.kind!r}; one of {KINDS}")
     if route.mode != "none" and route.kind != "transformer":
@@ -77,7 +80,7 @@ def flops_per_token(model, route: Route, context: int) -> float:
 
 
 @torch.no_grad()
-def accuracy_by_chain(model, group: str, length: int, mode: str = "none", samples: int = 512,
+def accuracy_by_chain(model, group: str, length: int, mode: str = "none", samples: int = SAMPLES,
                       seed: int = 10_000) -> np.ndarray:
     """Accuracy at chain length k = 1..length on fresh sequences. For ``cot`` the written states are the
     model's own greedy outputs, so an early mistake propagates as in real chain-of-thought decoding."""
@@ -98,7 +101,7 @@ def longest_tracked(acc_by_k, threshold: float = TRACKED) -> int:
     return int(below[0]) if below.size else len(acc_by_k)
 
 
-def run(route: Route, group: str, length: int, steps: int, seed: int, batch: int = 64, lr: float = 3e-3) -> dict:
+def run(route: Route, group: str, length: int, steps: int, seed: int, batch: int = BATCH, lr: float = 3e-3) -> dict:
     """Train ``route`` on chains of ``length`` and measure it to twice that length."""
     model = build(route, group, seed, max_len=8 * length + 8)
     log = train.train(model, tasks.group_task(batch, length, group, route.mode), steps, seed=seed, lr=lr)

@@ -5,8 +5,8 @@ position is not scored. Training and evaluation both read only that pair, so a n
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

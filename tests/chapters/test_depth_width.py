@@ -1,12 +1,12 @@
-"""Unit tests of the depth-versus-width machinery (deepenough/depth_width.py)."""
+"""Unit tests of the depth-versus-width machinery (deepenough/chapters/depth_width.py)."""
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
 
 from deepenough.chapters import depth_width
-from deepenough.lab import tiny, train
+from deepenough.lab import ladder, tiny, train
+from deepenough.machinery import rules
 
 
 def test_parameter_formula_matches_built_model():
@@ -80,20 +80,6 @@ def test_small_model_memorises_a_small_table():
     assert result["bits_per_param"] == pytest.approx(result["bits"] / result["params"])
 
 
-def test_cheapest_reaching_picks_the_cheapest_shape_over_target():
-    a, b, c = depth_width.Shape(1, 8), depth_width.Shape(2, 8), depth_width.Shape(4, 8)
-    acc = {a: {"mean": 0.6, "low": 0.55}, b: {"mean": 0.8, "low": 0.75}, c: {"mean": 0.95, "low": 0.9}}
-    flops = {a: 10.0, b: 20.0, c: 40.0}
-    assert depth_width.cheapest_reaching([a, b, c], acc, flops, target=0.7) == 20.0
-    assert math.isinf(depth_width.cheapest_reaching([a], acc, flops, target=0.7))
-
-
-def test_a_mean_over_the_target_with_an_interval_below_it_does_not_count():
-    a, b = depth_width.Shape(1, 8), depth_width.Shape(2, 8)
-    acc = {a: {"mean": 0.8, "low": 0.3}, b: {"mean": 0.9, "low": 0.8}}
-    assert depth_width.cheapest_reaching([a, b], acc, {a: 10.0, b: 20.0}, target=0.7) == 20.0
-
-
 def test_storage_spread():
     assert depth_width.storage_spread([0.5, 0.5, 0.5]) == 0.0
     assert depth_width.storage_spread([2.0, 1.0]) == pytest.approx(0.5)
@@ -104,37 +90,10 @@ def ci(mean, half):
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": 3}
 
 
-def test_c7_verdict_logic():
-    assert depth_width.c7_verdict(ci(0.03, 0.02), ci(0.1, 0.05))[0] == "refuted"       # a real gain is ruled out
-    ruling, reason = depth_width.c7_verdict(ci(0.05, 0.6), ci(0.1, 0.05))              # seeds disagree
-    assert ruling == "nuanced" and reason.startswith("inconclusive")
-    assert depth_width.c7_verdict(ci(0.3, 0.05), ci(0.1, 0.05))[0] == "supported"     # width buys little
-    assert depth_width.c7_verdict(ci(0.3, 0.05), ci(0.6, 0.1))[0] == "nuanced"        # width buys storage
-    # a large spread in depth's favour is not "width buys storage"
-    assert depth_width.c7_verdict(ci(0.3, 0.05), ci(-0.6, 0.1))[0] == "supported"
-    # a large but unreliable width advantage is not either
-    assert depth_width.c7_verdict(ci(0.3, 0.05), ci(0.3, 0.5))[0] == "supported"
-
-
-def test_route_target_always_asks_for_an_improvement_on_the_start():
-    assert depth_width.route_target(0.5) == depth_width.TARGET_ACCURACY
-    assert depth_width.route_target(0.8) == pytest.approx(0.8 + depth_width.SERIAL_GAIN)
-    assert depth_width.route_target(0.95) == 0.99
-
-
 def test_width_advantage_is_relative_and_signed():
     assert depth_width.width_advantage(0.2, 0.1) == pytest.approx(0.5)
     assert depth_width.width_advantage(0.1, 0.2) == pytest.approx(-0.5)
     assert depth_width.width_advantage(0.0, 0.0) == 0.0
-
-
-def test_c10_verdict_logic_and_untestable_plateau():
-    assert depth_width.c10_verdict(math.inf, 100.0)[0] == "supported"
-    assert depth_width.c10_verdict(300.0, 100.0)[0] == "supported"
-    assert depth_width.c10_verdict(150.0, 100.0)[0] == "nuanced"
-    assert depth_width.c10_verdict(90.0, 100.0)[0] == "refuted"
-    ruling, reason = depth_width.c10_verdict(math.inf, math.inf)
-    assert ruling == "not testable here" and "plateau" in reason
 
 
 def test_levine_threshold():
@@ -142,13 +101,64 @@ def test_levine_threshold():
     assert 5 < depth_width.levine_threshold(576) < 6
 
 
-def test_c7_does_not_read_a_storage_spread_made_of_noise():
-    noise = [{"mean": 0.003, "low": -0.02, "high": 0.03}, {"mean": 0.007, "low": -0.07, "high": 0.08}]
-    assert not depth_width.storage_measured(noise)
-    ruling, reason = depth_width.c7_verdict(ci(0.3, 0.05), ci(0.77, 0.1), measured=False)
-    assert ruling == "nuanced" and "not decided" in reason and "77%" not in reason
-    assert depth_width.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}])
-
-
 def test_storage_that_fills_the_table_is_not_a_measurement_of_shape():
     assert not depth_width.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}, {"mean": 0.97, "low": 0.95, "high": 0.99}])
+
+
+
+
+def fake_runs(entries):
+    """(route, seed, k_star, flops) tuples as ladder run records."""
+    return [{"route": r, "seed": s, "k_star": k, "flops": f} for r, s, k, f in entries]
+
+
+def test_cheapest_reaching_needs_every_seed_at_the_target():
+    a, b, c = (ladder.Route("transformer", d, 8) for d in (1, 2, 4))
+    runs = fake_runs([(a, 0, 2, 10.0), (a, 1, 9, 10.0), (b, 0, 6, 20.0), (b, 1, 7, 20.0),
+                      (c, 0, 12, 40.0), (c, 1, 12, 40.0)])
+    assert depth_width.cheapest_reaching(runs, [a, b, c], 6) == 20.0      # a reaches it in one seed only
+    assert depth_width.cheapest_reaching(runs, [a, b, c], 12) == 40.0
+    assert math.isinf(depth_width.cheapest_reaching(runs, [a, b], 12))
+
+
+def test_k_gap_pairs_by_seed_against_the_best_shape():
+    assert depth_width.k_gap([12, 12, 10], [[3, 2, 3], [2, 4, 3]]) == [9, 8, 7]
+
+
+def test_serial_route_keeps_the_shape():
+    route = depth_width.serial_route(depth_width.Shape(2, 28))
+    assert (route.kind, route.depth, route.width, route.heads) == ("transformer", 2, 28, depth_width.HEADS)
+    assert depth_width.serial_route(depth_width.Shape(1, 20, loops=4)).kind == "looped"
+
+
+GAP_WIDE = {"mean": 8.0, "low": 6.0, "high": 10.0}
+NO_STORAGE_EDGE = {"mean": 0.05, "low": -0.1, "high": 0.2}
+
+
+@pytest.mark.parametrize("gap, advantage, measured, expected", [
+    ({"mean": 1.0, "low": -1.0, "high": 3.0}, NO_STORAGE_EDGE, True, "inconclusive"),
+    ({"mean": 0.3, "low": -0.5, "high": 1.0}, NO_STORAGE_EDGE, True, "refuted"),
+    (GAP_WIDE, {"mean": 0.4, "low": 0.2, "high": 0.6}, True, "nuanced"),
+    (GAP_WIDE, NO_STORAGE_EDGE, True, "supported"),
+    (GAP_WIDE, NO_STORAGE_EDGE, False, "inconclusive"),
+])
+def test_every_c7_outcome_is_reachable(gap, advantage, measured, expected):
+    ruling = depth_width.c7_verdict({**gap, "n": 3}, {**advantage, "n": 3}, measured, "evidence")
+    assert ruling.verdict == expected and ruling.rule == rules.digest(depth_width.C7_RULES)
+    assert ruling.reason.startswith("evidence; so ")
+    assert set(rules.outcomes(depth_width.C7_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+
+
+@pytest.mark.parametrize("transformer, recurrent, largest, expected", [
+    (math.inf, math.inf, 1e6, "inconclusive"),
+    (1e4, 2e4, 1e6, "refuted"),
+    (1e6, 1e4, 1e6, "supported"),
+    (math.inf, 1e4, 1e6, "supported"),
+    (1.5e4, 1e4, 1e6, "nuanced"),
+    (math.inf, 1e4, 1.5e4, "inconclusive"),
+])
+def test_every_c10_outcome_is_reachable(transformer, recurrent, largest, expected):
+    ruling = depth_width.c10_verdict(transformer, recurrent, largest)
+    assert ruling.verdict == expected
+    assert "not testable here" in ruling.reason          # the plateau forecast is always named as untested
+    assert set(rules.outcomes(depth_width.C10_RULES)) == {"inconclusive", "refuted", "supported", "nuanced"}

@@ -4,6 +4,7 @@ import torch
 
 from deepenough.chapters import jokes
 from deepenough.lab import train
+from deepenough.machinery import rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -45,6 +46,8 @@ def test_grouping_is_transitive_and_numbered_by_first_appearance():
     b = "why did the tomato turn red because it saw the salad dressing lol"
     c = "What do you call a bear with no teeth? A gummy bear."
     assert jokes.group_near_duplicates([c, a, b, c]) == [0, 1, 1, 0]
+    with pytest.raises(ValueError):
+        jokes.group_near_duplicates([a, b], linkage="ward")
 
 
 def test_census_counts_top_groups_known_jokes_and_formats():
@@ -133,27 +136,46 @@ def test_routes_share_a_width_and_the_looped_block_counts_its_passes():
     assert jokes.flops_per_answer(one, 8) > 8 * jokes.flops_per_answer(one, 1)  # longer context per token
 
 
+def p(mean, half=0.05):
+    return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half), "n": 100}
+
+
 @pytest.mark.parametrize("shares, case", [
-    ((0.92, 0.95, 0.99), "memorised jokes"),
-    ((0.30, 0.80, 0.30), "not clever"),
-    ((0.30, 0.70, 0.90), "memorised formats"),
-    ((0.30, 0.40, 0.90), "none of the three"),
+    ((p(0.92), p(0.95), p(0.99)), "memorised jokes"),
+    ((p(0.30), p(0.80), p(0.30)), "not clever"),
+    ((p(0.30), p(0.70), p(0.90)), "memorised formats"),
+    ((p(0.30), p(0.40), p(0.90)), "none of the three"),
+    ((p(0.50), p(0.40), p(0.90)), "undecided"),  # retold share straddles the bar
 ])
 def test_census_case(shares, case):
     assert jokes.census_case(*shares) == case
 
 
-def test_serial_beats_luck_needs_the_lower_bound_over_the_threshold():
-    assert jokes.serial_beats_luck({"mean": 0.3, "low": jokes.SERIAL_ADVANTAGE, "high": 0.5})
-    assert not jokes.serial_beats_luck({"mean": 0.3, "low": jokes.SERIAL_ADVANTAGE - 0.01, "high": 0.5})
+def test_census_reading_needs_every_temperature():
+    assert jokes.census_reading(["memorised jokes", "not clever"]) == "author"
+    assert jokes.census_reading(["none of the three"] * 2) == "against"
+    assert jokes.census_reading(["memorised jokes", "none of the three"]) == "undecided"
+    assert jokes.census_reading(["undecided", "memorised jokes"]) == "undecided"
 
 
-@pytest.mark.parametrize("case, serial, expected", [
-    ("not clever", True, "supported"), ("memorised formats", False, "nuanced"),
-    ("none of the three", True, "nuanced"), ("none of the three", False, "refuted"),
+def test_serial_reading():
+    t = jokes.SERIAL_ADVANTAGE
+    assert jokes.serial_reading({"mean": 0.3, "low": t, "high": 0.5}, True) == "wins"
+    assert jokes.serial_reading({"mean": 0.0, "low": -0.1, "high": t - 0.01}, True) == "loses"
+    assert jokes.serial_reading({"mean": 0.1, "low": 0.0, "high": 0.3}, True) == "undecided"
+    assert jokes.serial_reading({"mean": 0.3, "low": 0.2, "high": 0.5}, False) == "uninformative"
+
+
+@pytest.mark.parametrize("census, serial, expected", [
+    ("author", "wins", "supported"), ("against", "loses", "refuted"),
+    ("author", "loses", "nuanced"), ("against", "wins", "nuanced"),
+    ("undecided", "wins", "inconclusive"), ("author", "uninformative", "inconclusive"),
+    ("author", "undecided", "inconclusive"),
 ])
-def test_c9_verdict(case, serial, expected):
-    assert jokes.c9_verdict(case, serial).verdict == expected
+def test_every_c9_outcome_is_reachable(census, serial, expected):
+    ruling = jokes.c9_verdict(census, serial, "measured")
+    assert ruling.verdict == expected and ruling.rule == rules.digest(jokes.C9_RULES)
+    assert set(rules.outcomes(jokes.C9_RULES)) == {"supported", "refuted", "nuanced", "inconclusive"}
 
 
 def test_repeated_share_counts_only_jokes_told_twice_or_more():
@@ -161,8 +183,49 @@ def test_repeated_share_counts_only_jokes_told_twice_or_more():
     assert jokes.repeated_share([30, 5, 1, 1], 37) == pytest.approx(35 / 37)
 
 
-def test_compute_comparison_is_undecided_when_nothing_beats_the_baseline():
+def test_beats_baseline():
     assert not jokes.beats_baseline({"mean": 0.2, "low": 0.19, "high": 0.21}, baseline=0.18)
     assert jokes.beats_baseline({"mean": 0.6, "low": 0.5, "high": 0.7}, baseline=0.2)
-    assert jokes.c9_verdict("not clever", True, informative=False).verdict == "nuanced"
-    assert jokes.c9_verdict("none of the three", False, informative=False).verdict == "nuanced"
+
+
+# --- the grouping on hand-made pairs -------------------------------------------------------------------
+
+MATH = "Why was the math book sad? Because it had too many problems."
+TOMATO = "Why did the tomato turn red? Because it saw the salad dressing."
+BOTH = MATH + " " + TOMATO
+
+
+def test_single_linkage_chains_two_jokes_through_a_text_that_tells_both_and_complete_does_not():
+    texts = [MATH, BOTH, TOMATO]
+    assert jokes.overlap(MATH, BOTH) == 1.0 and jokes.overlap(TOMATO, BOTH) == 1.0 and jokes.overlap(MATH, TOMATO) < 0.2
+    single = jokes.group_near_duplicates(texts, 0.6, linkage="single")
+    complete = jokes.group_near_duplicates(texts, 0.6, linkage="complete")
+    assert single[0] == single[2]  # chained: two different jokes in one group
+    assert complete[0] != complete[2]
+
+
+def test_grouping_check_counts_precision_and_recall_on_labelled_pairs():
+    wrapped = "Sure! Here's one: " + MATH + " Hope you liked it."
+    pairs = [(MATH, wrapped, True), (MATH, TOMATO, False), (MATH, BOTH, False), (TOMATO, BOTH, False)]
+    check = jokes.grouping_check(pairs, 0.6, "complete")
+    assert check["actual"] == 1 and check["tp"] == 1 and check["recall"] == 1.0
+    assert check["precision"] == check["tp"] / check["predicted"]
+    chained = jokes.grouping_check(pairs, 0.6, "single")
+    assert chained["precision"] < 1.0  # single linkage joins the tomato joke to the math joke
+
+
+def test_labelled_pairs_ship_with_a_datasheet_and_complete_linkage_beats_single_on_them():
+    pairs = jokes.load_labelled_pairs()
+    assert len(pairs) >= 60 and 0.3 < sum(same for _, _, same in pairs) / len(pairs) < 0.7
+    assert "labelled by the chapter's author" in (jokes.DATA / "LABELLED_PAIRS_DATASHEET.md").read_text().replace("\n", " ").lower() \
+        or "labelled it" in (jokes.DATA / "LABELLED_PAIRS_DATASHEET.md").read_text()
+    single = jokes.grouping_check(pairs, jokes.NEAR_DUPLICATE_OVERLAP, "single")
+    complete = jokes.grouping_check(pairs, jokes.NEAR_DUPLICATE_OVERLAP, "complete")
+    assert complete["precision"] > single["precision"]
+
+
+def test_threshold_sweep_is_monotone():
+    texts = [MATH, MATH + " Haha!", TOMATO, "Why did the tomato blush? It saw the salad dressing!", BOTH]
+    sweep = jokes.threshold_sweep(texts, [0.2, 0.5, 0.9])
+    shares = [sweep[t]["repeated_share"] for t in (0.2, 0.5, 0.9)]
+    assert shares == sorted(shares, reverse=True) and shares[0] > 0

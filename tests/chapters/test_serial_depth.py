@@ -1,108 +1,110 @@
+"""Unit tests of the serial-depth chapter's machinery (deepenough/chapters/serial_depth.py)."""
+import random
+import re
+
 import numpy as np
 import pytest
 import torch
 
 from deepenough.chapters import serial_depth
-from deepenough.lab.train import IGNORE
-
-
-def batch(mode, length=6, size=8):
-    """The layout after the start token, which every sequence opens with and which is never scored."""
-    ids, targets = serial_depth.parity_task(size, length, mode)(torch.Generator().manual_seed(0))
-    assert (ids[:, 0] == serial_depth.START).all() and (targets[:, 0] == IGNORE).all()
-    return ids[:, 1:], targets[:, 1:]
-
-
-def test_plain_labels_are_prefix_parity():
-    ids, targets = batch("none")
-    assert torch.equal(targets, ids.cumsum(1) % 2)
-
-
-def test_cot_writes_the_state_after_each_input_and_scores_the_input_position():
-    ids, targets = batch("cot")
-    x, states = ids[:, 0::2], ids[:, 1::2] - serial_depth.STATE_OFFSET
-    assert torch.equal(states, x.cumsum(1) % 2)
-    assert torch.equal(targets[:, 0::2], states)
-    assert (targets[:, 1::2] == IGNORE).all()
-
-
-def test_filler_scores_the_filler_position_only():
-    ids, targets = batch("filler")
-    assert (ids[:, 1::2] == serial_depth.FILLER).all()
-    assert torch.equal(targets[:, 1::2], ids[:, 0::2].cumsum(1) % 2)
-    assert (targets[:, 0::2] == IGNORE).all()
-
-
-def test_unknown_mode_is_rejected():
-    with pytest.raises(ValueError):
-        serial_depth.parity_task(2, 4, "pause")
-
-
-def test_accuracy_by_chain_has_one_value_per_step_in_every_mode():
-    net = serial_depth.build_model(1, 16, seed=0)
-    for mode in serial_depth.MODES:
-        acc = serial_depth.accuracy_by_chain(net, 5, mode, samples=16)
-        assert acc.shape == (5,) and ((0 <= acc) & (acc <= 1)).all()
-
-
-def test_longest_tracked_stops_at_first_failure():
-    assert serial_depth.longest_tracked([1.0, 0.95, 0.5, 1.0]) == 2
-    assert serial_depth.longest_tracked([0.4, 1.0]) == 0
-    assert serial_depth.longest_tracked([1.0, 1.0, 1.0]) == 3
-
-
-def test_fit_prefers_log_for_exponential_chains_and_linear_for_linear_ones():
-    log_like = {1: [2, 2], 2: [4, 4], 3: [8, 8], 4: [16, 16], 5: [32, 31]}
-    assert serial_depth.which_fit(log_like, length=64)[0] == "log"
-    linear_like = {1: [2, 2], 2: [3, 3], 3: [4, 4], 4: [5, 5], 5: [6, 6]}
-    assert serial_depth.which_fit(linear_like, length=64)[0] == "linear"
-
-
-def test_fit_drops_censored_chains_and_refuses_too_few_points():
-    # only two uncensored points remain once k* = length is dropped
-    assert serial_depth.which_fit({1: [2], 2: [5], 3: [16, 16]}, length=16)[0] == "indistinguishable"
-
-
-def test_fit_is_flat_when_depth_does_not_lengthen_the_chain():
-    noisy = {1: [7, 9], 2: [13, 2], 4: [5, 11], 6: [13, 10]}
-    growth = serial_depth.growth_per_layer(noisy, length=16)
-    assert growth["low"] <= 0 <= growth["high"]
-    assert serial_depth.which_fit(noisy, length=16)[0] == "flat"
+from deepenough.machinery import rules
 
 
 def test_growth_per_layer_recovers_a_known_slope():
-    growth = serial_depth.growth_per_layer({1: [3, 3], 2: [5, 5], 3: [7, 7], 4: [9, 9]}, length=32)
-    assert growth["mean"] == pytest.approx(2.0) and growth["low"] == pytest.approx(2.0)
+    points = [(d, 2 * d + 1 + e) for d in (1, 2, 4) for e in (-1, 0, 1)]
+    growth = serial_depth.growth_per_layer(points)
+    assert growth["mean"] == pytest.approx(2.0) and growth["low"] < 2.0 < growth["high"]
+    assert np.isnan(serial_depth.growth_per_layer([(1, 3), (1, 4)])["mean"])
 
 
-def test_verdict_branches():
-    grows = {1: [2, 2], 2: [3, 3], 4: [5, 5], 6: [7, 7]}
-    growth = serial_depth.growth_per_layer(grows, 16)
-    assert serial_depth.c5_verdict("linear", grows, 16, cot_worst=0.6, growth=growth)[0] == "supported"
-    assert serial_depth.c5_verdict("linear", grows, 16, cot_worst=1.0, growth=growth)[0] == "nuanced"
-    assert serial_depth.c5_verdict("log", {1: [16, 16], 2: [16, 16]}, 16, cot_worst=1.0, growth=growth)[0] == "refuted"
-    verdict, reason = serial_depth.c5_verdict("indistinguishable", grows, 16, cot_worst=0.95, growth=growth)
-    assert verdict == "nuanced" and "tracks every k" in reason
+def test_law_is_flat_linear_or_log_as_the_points_say():
+    flat = [(d, k) for d in (1, 2, 4) for k in (3, 3, 4)]
+    linear = [(d, 2 * d + e) for d in (1, 2, 3, 4, 5) for e in (0, 1)]
+    log = [(d, 2 ** d) for d in (1, 2, 3, 4) for _ in range(2)]
+    assert serial_depth.which_law(flat, length=12) == "flat"
+    assert serial_depth.which_law(linear, length=40) == "linear"
+    assert serial_depth.which_law(log, length=40) == "log"
 
 
-def test_flat_verdict_names_the_one_layer_chain_and_the_slope():
-    noisy = {1: [7, 9], 2: [13, 2], 4: [5, 11], 6: [13, 10]}
-    verdict, reason = serial_depth.c5_verdict("flat", noisy, 16, cot_worst=1.0, growth=serial_depth.growth_per_layer(noisy, 16))
-    assert verdict == "nuanced"
-    assert "already tracks 8.0 steps" in reason and "not what limits" in reason
+def test_law_leaves_out_censored_points():
+    points = [(1, 3), (1, 3), (2, 12), (2, 12), (4, 12)]
+    assert serial_depth.which_law(points, length=12) == "indistinguishable"   # only one depth left
 
 
-def test_sweep_is_reproducible_and_shaped_by_seed():
-    settings = dict(length=4, steps=3, d_model=16, batch=8)
-    first = serial_depth.sweep([("none", 1)], [0, 1], **settings)
-    again = serial_depth.sweep([("none", 1)], [0, 1], **settings)
-    assert first[("none", 1)].shape == (2, 8)
-    np.testing.assert_array_equal(first[("none", 1)], again[("none", 1)])
+def test_minimal_depth_needs_every_seed():
+    k_by_depth = {1: [3, 2, 3], 2: [5, 6, 4], 4: [12, 12, 12]}
+    assert serial_depth.minimal_depth(k_by_depth, 2) == 1
+    assert serial_depth.minimal_depth(k_by_depth, 3) == 2
+    assert serial_depth.minimal_depth(k_by_depth, 12) == 4
+    assert serial_depth.minimal_depth({1: [3]}, 4) is None
 
 
-def test_verdict_says_so_when_no_depth_learned_beyond_the_first_bit():
-    longest = {1: [1, 1], 2: [1, 1], 6: [1, 1]}
-    assert not serial_depth.learned_beyond_trivial(longest)
-    ruling, reason = serial_depth.c5_verdict("indistinguishable", longest, 8, cot_worst=1.0,
-                                       growth=serial_depth.growth_per_layer(longest, 8))
-    assert ruling == "nuanced" and "not measured" in reason and "more steps" not in reason
+def resolve(question: str) -> int:
+    """An oracle that follows the bindings of a hop question by hand."""
+    bindings = dict(re.findall(r"(\w)=(\w)", question.split(".")[0]))
+    name = question.split(". ")[-1].rstrip("?")
+    while not name.isdigit():
+        name = bindings[name]
+    return int(name)
+
+
+@pytest.mark.parametrize("hops", [0, 1, 3])
+def test_hop_questions_have_the_answer_their_bindings_give(hops):
+    rng = random.Random(hops)
+    for _ in range(20):
+        question, answer, candidates = serial_depth.hop_prompt(hops, rng)
+        assert resolve(question) == answer and answer in candidates
+        assert len(set(candidates)) == serial_depth.HOP_CHAINS
+        assert question.count("=") == serial_depth.HOP_CHAINS * (hops + 1)
+
+
+def test_hop_text_gives_worked_examples_then_the_question():
+    text, answer, _ = serial_depth.hop_text(2, random.Random(0))
+    lines = text.split("\n")
+    assert len(lines) == serial_depth.HOP_SHOTS + 1 and text.endswith("? ")
+    for line in lines[:-1]:
+        question, given = line.rsplit(" ", 1)
+        assert resolve(question) == int(given)
+    assert resolve(lines[-1].strip()) == answer
+
+
+def test_settle_layer_is_where_the_answer_stays_on_top():
+    logits = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    assert serial_depth.settle_layer(logits, 0) == 2
+    assert serial_depth.settle_layer(logits, 1) is None
+    assert serial_depth.settle_layer(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), 0) == 0
+
+
+def test_hop_summary_measures_a_slope_only_over_hops_above_chance():
+    items = [{"hops": h, "correct": ok, "settle": 10 + 2 * h if ok else None}
+             for h in (0, 1, 2) for ok in ([True] * 18 + [False] * 2 if h < 2 else [True] * 5 + [False] * 5)]
+    summary = serial_depth.hop_summary(items, chance=0.5)
+    assert summary["above"] == [0, 1]
+    assert summary["slope"]["mean"] == pytest.approx(2.0)
+    assert np.isnan(serial_depth.hop_summary([i for i in items if i["hops"] == 2], 0.5)["slope"]["mean"])
+
+
+BASE = dict(length=12, gru_k=[12, 12, 12], k_by_depth={1: [3, 3, 2], 2: [4, 5, 4], 4: [8, 7, 8]},
+            growth={"mean": 1.5, "low": 1.0, "high": 2.0}, cot_k=[5, 4, 6],
+            hop_slope={"mean": 1.0, "low": 0.5, "high": 1.5})
+NAN = {"mean": float("nan"), "low": float("nan"), "high": float("nan")}
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"gru_k": [12, 7, 12]}, "inconclusive"),
+    ({"k_by_depth": {1: [12, 12, 12], 2: [12, 12, 12]}}, "refuted"),
+    ({"growth": {"mean": 0.4, "low": -0.3, "high": 1.1}}, "inconclusive"),
+    ({"cot_k": [12, 12, 12]}, "nuanced"),
+    ({}, "supported"),
+    ({"hop_slope": NAN}, "nuanced"),
+    ({"growth": {"mean": 0.0, "low": -0.2, "high": 0.2}, "cot_k": [12, 12, 12]}, "nuanced"),
+])
+def test_every_c5_outcome_is_reachable(change, expected):
+    ruling = serial_depth.c5_verdict(**{**BASE, **change}, evidence="measured")
+    assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.C5_RULES)
+    assert set(rules.outcomes(serial_depth.C5_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+
+
+def test_flat_growth_names_the_one_step_per_layer_limit():
+    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": 0.0, "low": 0.0, "high": 0.0}})
+    assert ruling.verdict == "nuanced" and "did not lengthen the chain" in ruling.reason

@@ -1,3 +1,4 @@
+import pytest
 """Unit tests for the one training loop and the tiny models every from-scratch chapter uses."""
 import torch
 
@@ -13,6 +14,7 @@ def copy_previous_token(batch: int = 64, length: int = 12, vocab: int = 8):
     return make
 
 
+@pytest.mark.slow  # trains for a few seconds
 def test_the_loop_learns_a_task_a_one_layer_model_can_solve():
     model = tiny.llama(vocab=8, d_model=32, depth=1, max_len=16)
     test = copy_previous_token(256)(torch.Generator().manual_seed(1))

@@ -45,6 +45,7 @@ def line_holding(path, text):
     return found[0]
 
 
+@pytest.mark.slow  # runs pytest in a subprocess
 def test_a_fresh_scaffold_has_passing_unit_tests_and_fails_the_linter_at_each_placeholder(repo):
     created = scaffold.new_chapter("fresh", "C1", "A fresh chapter", root=repo)
     assert created == (repo / "book" / "fresh.md", repo / "deepenough" / "chapters" / "fresh.py",
@@ -164,6 +165,7 @@ COIN_PAGE = [
 ]
 
 
+@pytest.mark.slow  # runs pytest in a subprocess and the chapter in a kernel
 def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(repo):
     created = scaffold.new_chapter("coin", "C11", "Is the coin fair?", quote="the coin is fair", who="a tester",
                                    summary="A fair coin lands heads half the time.", root=repo)

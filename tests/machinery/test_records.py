@@ -7,6 +7,8 @@ import pytest
 
 from deepenough.machinery import paths, records, runner
 
+pytestmark = pytest.mark.slow  # every test here starts Jupyter kernels
+
 
 def commit_all(root):
     subprocess.run(["git", "init", "-q"], cwd=root, check=True)

@@ -11,6 +11,8 @@ from deepenough.__main__ import main
 def run(book, name, **kwargs):
     return runner.run_chapter(name, root=book, build=book / "_build", **kwargs)
 
+pytestmark = pytest.mark.slow  # most tests here start Jupyter kernels on fixture chapters
+
 
 def test_good_chapter_writes_executed_notebook_and_results_then_is_cached(book):
     first = run(book, "good")

@@ -1,0 +1,81 @@
+"""The group ladder: tables checked against known group properties, labels against an oracle."""
+import itertools
+
+import pytest
+import torch
+
+from deepenough.lab import tasks
+from deepenough.lab.train import IGNORE
+
+
+@pytest.mark.parametrize("group, order", [("z2", 2), ("s3", 6), ("a5", 60)])
+def test_tables_are_groups_of_the_right_order(group, order):
+    table = tasks.group_table(group)
+    n = len(table)
+    assert n == order
+    assert torch.equal(table[0], torch.arange(n)) and torch.equal(table[:, 0], torch.arange(n))  # identity first
+    for row in list(table) + list(table.T):                                   # a Latin square: inverses exist
+        assert sorted(row.tolist()) == list(range(n))
+    triples = itertools.product(range(n), repeat=3) if n <= 6 else [(a, b, c) for a in range(0, n, 7)
+                                                                    for b in range(0, n, 5) for c in range(n)]
+    assert all(table[table[a, b], c] == table[a, table[b, c]] for a, b, c in triples)   # associative
+
+
+def test_known_properties_of_the_ladder():
+    z2, s3, a5 = (tasks.group_table(g) for g in tasks.LADDER)
+    assert tasks.is_abelian(z2) and not tasks.is_abelian(s3) and not tasks.is_abelian(a5)
+    assert tasks.is_solvable(z2) and tasks.is_solvable(s3)
+    assert tasks.derived_series(s3) == [6, 3, 1]          # S3 > A3 > 1
+    assert tasks.derived_series(a5) == [60]               # A5 is perfect: [A5, A5] = A5
+    assert not tasks.is_solvable(a5)
+    assert all(tasks._even(p) for p in tasks.group_elements("a5"))
+
+
+def test_s3_table_agrees_with_the_older_one():
+    assert torch.equal(tasks.group_table("s3"), tasks.S3_TABLE)
+
+
+def compose_by_hand(group, elements):
+    """Oracle: multiply the permutations themselves, left to right (state <- state then apply x)."""
+    perms = tasks.group_elements(group)
+    state = perms[elements[0]]
+    out = [perms.index(state)]
+    for e in elements[1:]:
+        x = perms[e]
+        state = tuple(state[x[i]] for i in range(len(x)))
+        out.append(perms.index(state))
+    return out
+
+
+@pytest.mark.parametrize("group", tasks.LADDER)
+def test_labels_are_the_running_product(group):
+    ids, targets = tasks.group_task(6, 9, group)(torch.Generator().manual_seed(1))
+    tok = tasks.group_tokens(group)
+    assert (ids[:, 0] == tok["start"]).all() and (targets[:, 0] == IGNORE).all()
+    assert int(ids.max()) < tok["vocab"] == tasks.group_vocab(group)
+    for x, y in zip(ids[:, 1:].tolist(), targets[:, 1:].tolist()):
+        assert y == compose_by_hand(group, x)
+
+
+def test_z2_is_running_parity():
+    ids, targets = tasks.group_task(8, 10, "z2")(torch.Generator().manual_seed(0))
+    assert torch.equal(targets[:, 1:], ids[:, 1:].cumsum(1) % 2)
+
+
+def test_cot_and_filler_layouts():
+    tok = tasks.group_tokens("s3")
+    ids, targets = tasks.group_task(4, 5, "s3", "cot")(torch.Generator().manual_seed(0))
+    x, states = ids[:, 1::2], ids[:, 2::2] - tok["state_offset"]
+    assert torch.equal(states, targets[:, 1::2]) and (targets[:, 2::2] == IGNORE).all()
+    assert [compose_by_hand("s3", row) for row in x.tolist()] == states.tolist()
+    ids, targets = tasks.group_task(4, 5, "s3", "filler")(torch.Generator().manual_seed(0))
+    assert (ids[:, 2::2] == tok["filler"]).all() and (targets[:, 1::2] == IGNORE).all()
+    with pytest.raises(ValueError):
+        tasks.group_task(2, 3, "s3", "pause")
+    with pytest.raises(ValueError):
+        tasks.group_table("s4")
+
+
+def test_parity_task_is_unchanged():
+    ids, targets = tasks.parity_task(8, 6)(torch.Generator().manual_seed(0))
+    assert (ids[:, 0] == tasks.START).all() and torch.equal(targets[:, 1:], ids[:, 1:].cumsum(1) % 2)
