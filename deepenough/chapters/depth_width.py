@@ -1,4 +1,7 @@
-"""Page ``book/depth_width.md``, claims C7 and C10: shapes and recurrence at a fixed parameter budget, the cost of each route to a serial target, and the serial depth of SmolLM2.
+"""Page ``book/depth_width.md``, claims C7 and C10: shapes and recurrence at one parameter budget, and costs.
+
+Shapes and a recurrent network at a fixed parameter budget, the cost of each route to a serial target, and
+the serial depth of SmolLM2.
 
 Transformers are ``tiny.llama`` blocks (the SmolLM2 block at toy size) described by a ``Shape``; the
 recurrent route is ``tiny.RecurrentLM`` (a GRU), the feedback route ``tiny.FeedbackTransformer``. Two

@@ -210,19 +210,17 @@ def practice_verdict(worst: dict, evidence: str = "") -> Ruling:
 
 
 # --- one verdict for C8 -------------------------------------------------------------------------------------
-# The commenter's claim is the architecture half ("cannot forget"); he concedes the model "might never access
-# it again", so the practice half qualifies the claim rather than carrying it. Refuted or undecided
-# architecture decides; otherwise the practice half says whether "always there for the taking" is also taken.
+# The commenter's claim is the architecture half ("cannot forget"); he grants that the model "might never access
+# it again", so the practice half can only qualify a supported architecture half, and only when it is decided:
+# a demonstrated failure to use what is kept (Radford Neal's caveat) makes the verdict nuanced.
 
 C8_RULES = (
     Rule("refuted", "the architecture half is refuted", lambda v: v["architecture"] == "refuted"),
     Rule("inconclusive", "the architecture half is inconclusive", lambda v: v["architecture"] == "inconclusive"),
-    Rule("supported", "the architecture half is supported and SmolLM2 uses what it keeps in every cell",
-         lambda v: v["practice"] == "supported"),
     Rule("nuanced", "the architecture half is supported, but SmolLM2 demonstrably fails to use a fact it holds in "
          "some cell (Radford Neal's caveat): kept, not always taken", lambda v: v["practice"] == "refuted"),
-    Rule("inconclusive", "the architecture half is supported, but whether SmolLM2 uses what it keeps is not decided "
-         "at this power", always),
+    Rule("supported", "the architecture half is supported, and no failure to use what is kept is demonstrated (the "
+         "practice half is supported, or undecided and reported as such)", always),
 )
 
 

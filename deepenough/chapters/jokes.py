@@ -149,20 +149,30 @@ def classify_format(text: str) -> str:
 
 
 @torch.no_grad()
-def sample_jokes(model, tokenizer, n: int, temperature: float, seed: int, batch: int = 32,
-                 max_new_tokens: int = 40) -> list[str]:
-    """``n`` answers to PROMPT through the chat template, pure temperature sampling, batched (left padding)."""
+def sample_answers(model, tokenizer, n: int, temperature: float, seed: int, batch: int = 32,
+                   max_new_tokens: int = 40) -> tuple[list[str], list[bool]]:
+    """``n`` answers to PROMPT through the chat template, pure temperature sampling, batched (left padding),
+    and for each whether it ended by itself (an end-of-turn token) within ``max_new_tokens``."""
     tokenizer.padding_side = "left"
     prompt = tokenizer.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False,
                                            add_generation_prompt=True)
     torch.manual_seed(seed)
-    texts = []
+    device = tiny.device_of(model)
+    texts, finished = [], []
     for start in range(0, n, batch):
-        enc = tokenizer([prompt] * min(batch, n - start), return_tensors="pt", padding=True)
+        enc = tokenizer([prompt] * min(batch, n - start), return_tensors="pt", padding=True).to(device)
         out = model.generate(**enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
                              max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
-        texts += tokenizer.batch_decode(out[:, enc.input_ids.shape[1]:], skip_special_tokens=True)
-    return texts
+        new = out[:, enc.input_ids.shape[1]:].cpu()
+        texts += tokenizer.batch_decode(new, skip_special_tokens=True)
+        finished += (new == tokenizer.eos_token_id).any(1).tolist()
+    return texts, finished
+
+
+def sample_jokes(model, tokenizer, n: int, temperature: float, seed: int, batch: int = 32,
+                 max_new_tokens: int = 40) -> list[str]:
+    """The answers of ``sample_answers`` alone."""
+    return sample_answers(model, tokenizer, n, temperature, seed, batch, max_new_tokens)[0]
 
 
 def census(texts: list[str], known: list[str], threshold: float = NEAR_DUPLICATE_OVERLAP,

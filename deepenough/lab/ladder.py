@@ -59,7 +59,8 @@ def build(route: Route, group: str, seed: int, max_len: int = 512):
     if route.kind == "transformer":
         model = tiny.llama(vocab, route.width, route.depth, heads=route.heads, max_len=max_len, seed=seed)
     elif route.kind == "looped":
-        model = tiny.looped(tiny.llama(vocab, route.width, 1, heads=route.heads, max_len=max_len, seed=seed), route.loops)
+        block = tiny.llama(vocab, route.width, 1, heads=route.heads, max_len=max_len, seed=seed)
+        model = tiny.looped(block, route.loops)
     elif route.kind == "gru":
         model = tiny.RecurrentLM(vocab, route.width, depth=route.depth, cell="gru", seed=seed)
     elif route.kind == "feedback":

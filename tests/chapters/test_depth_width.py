@@ -102,7 +102,8 @@ def test_levine_threshold():
 
 
 def test_storage_that_fills_the_table_is_not_a_measurement_of_shape():
-    assert not depth_width.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6}, {"mean": 0.97, "low": 0.95, "high": 0.99}])
+    assert not depth_width.storage_measured([{"mean": 0.5, "low": 0.4, "high": 0.6},
+                                             {"mean": 0.97, "low": 0.95, "high": 0.99}])
 
 
 

@@ -179,7 +179,7 @@ def test_every_practice_outcome_is_reachable(worst, expected):
 
 @pytest.mark.parametrize("architecture, practice, expected", [
     ("supported", "supported", "supported"), ("supported", "refuted", "nuanced"),
-    ("supported", "inconclusive", "inconclusive"), ("refuted", "supported", "refuted"),
+    ("supported", "inconclusive", "supported"), ("refuted", "supported", "refuted"),
     ("inconclusive", "refuted", "inconclusive")])
 def test_every_combined_outcome_is_reachable(architecture, practice, expected):
     ruling = forgetting.c8_verdict(rules.Ruling(architecture, "a"), rules.Ruling(practice, "b"))

@@ -1,5 +1,5 @@
-import pytest
 """Unit tests for the one training loop and the tiny models every from-scratch chapter uses."""
+import pytest
 import torch
 
 from deepenough.lab import tiny, train
