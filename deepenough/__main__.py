@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .machinery import diff as verdict_diff
 from .machinery import lint as lint_module
-from .machinery import paths, runner, scaffold
+from .machinery import runner, scaffold
 
 
 def main(argv=None) -> int:
@@ -41,7 +41,8 @@ def main(argv=None) -> int:
         p.add_argument("--seed", type=int, default=0)
     build.add_argument("--force", action="store_true", help="re-execute even chapters that have not changed")
     build.add_argument("--jobs", type=int, default=None,
-                       help="chapters executed at a time (default: $DEEPENOUGH_JOBS or 1); each gets cores / jobs threads")
+                       help="chapters executed at a time (default: $DEEPENOUGH_JOBS or 1); "
+                            "each gets cores / jobs threads")
     args = parser.parse_args(argv)
 
     if args.command == "list":

@@ -26,7 +26,8 @@ MIN_TICK_PX = {"desk": 9.0, "phone": 7.0}   # 9 px at the 672 px text column; st
 SHOTS = paths.BUILD / "screenshots"
 # Prose only: code, math and the cells' own output blocks are left out before these are checked.
 PROSE = """a => { const c = a.cloneNode(true);
-  c.querySelectorAll('pre, code, script, style, .math, mjx-container, .cell_input, .highlight').forEach(e => e.remove());
+  c.querySelectorAll('pre, code, script, style, .math, mjx-container, .cell_input, .highlight')
+   .forEach(e => e.remove());
   return c.textContent; }"""
 LEAKS = {
     "a machine path": re.compile(r"(/tmp/|/work/|/root/|/home/\w|site-packages)"),
@@ -80,12 +81,12 @@ def test_page_reads_cleanly(site, browser, page_path, width):
     assert all(f.endswith(":true") for f in figures), f"{page_path}: figures rendered without an image: {figures}"
     for image in images:
         assert image["w"] > 0, f"{page_path}: image {image['src']} did not load"
-        assert image["alt"].strip() and not image["alt"].endswith(".png"), f"{page_path}: {image['src']} has no alt text"
+        assert image["alt"].strip() and not image["alt"].endswith(".png"), f"{page_path}: {image['src']} lacks alt text"
         if "_images/" in image["src"] or image["src"].startswith("data:"):
             tick_px = plotting.TICK_PT * plotting.DPI / 72 * image["shown"] / image["w"]
             assert tick_px >= MIN_TICK_PX[width], (
                 f"{page_path}: a figure is drawn at {image['shown']} of its {image['w']} px, so its tick text is "
-                f"{tick_px:.1f} px at the {width} width (minimum {MIN_TICK_PX[width]}): make it narrower or stack panels")
+                f"{tick_px:.1f} px at the {width} width (minimum {MIN_TICK_PX[width]}): narrow it or stack its panels")
 
     assert "Traceback" not in page.inner_text("article"), f"{page_path} shows a traceback"
     assert not page.query_selector_all("article .output.error, article .output.traceback, article .output.stderr"), \

@@ -79,7 +79,7 @@ def build_model(shape: Shape, vocab: int, seed: int):
         if shape.depth != 1:
             raise ValueError("only a one-block model can be looped")
         model = tiny.looped(model, shape.loops)
-    return model
+    return model.to(ladder.device())
 
 
 # --- knowledge storage ---------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def bits_stored(model, table: FactTable) -> float:
     correction for partially learned names); the logits are restricted to the attribute tokens.
     """
     model.eval()
-    out = tiny.logits(model, table.names)[:, -1, table.alphabet:]
+    out = tiny.logits(model, table.names.to(tiny.device_of(model)))[:, -1, table.alphabet:].cpu()
     cross_entropy_bits = F.cross_entropy(out, table.attributes, reduction="sum").item() / math.log(2)
     return max(0.0, table.bits - cross_entropy_bits)
 

@@ -14,6 +14,7 @@ import pyjokes
 import torch
 
 from ..machinery.rules import Rule, Ruling, always, decide
+
 # A float64 forward pass of this size rounds at ~1e-16 relative per operation; after 30 layers and
 # sums over ~1e3 terms, agreement to 1e-9 relative leaves six orders of magnitude of headroom for
 # rounding while still catching any real difference (a wrong position or mask changes logits by ~1).

@@ -30,7 +30,8 @@ def loss_fn(model, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 
 def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, seed: int = 0, lr: float = 1e-3,
-          weight_decay: float = 0.0, warmup: int = 50, log_every: int = 25, target_loss: float | None = None) -> TrainLog:
+          weight_decay: float = 0.0, warmup: int = 50, log_every: int = 25,
+          target_loss: float | None = None) -> TrainLog:
     """AdamW with linear warm-up then cosine decay; stops early once the logged loss is under ``target_loss``.
 
     Batches are made on the CPU (so a seed gives the same data everywhere) and moved to the model's device."""

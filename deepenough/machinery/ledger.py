@@ -146,7 +146,8 @@ def report_markdown(results: dict[str, dict], records: dict[str, dict] | None = 
             state = "full record" + (" (stale)" if records[name]["state"] == "stale" else "")
             software = ", ".join(f"{k} {v}" for k, v in p["packages"].items() if k in ("torch", "transformers"))
             lines.append(f"| | {state} | {', '.join(map(str, p['seeds']))} | {minutes(p['wall_time_s'])} "
-                         f"| `{p['commit']}`, {p['finished'][:10]} | {p['hardware']} | Python {p['python']}, {software} |")
+                         f"| `{p['commit']}`, {p['finished'][:10]} | {p['hardware']} "
+                         f"| Python {p['python']}, {software} |")
     return "\n".join(lines)
 
 

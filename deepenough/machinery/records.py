@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -82,7 +82,7 @@ def folder_bytes(folder: Path) -> int:
 
 
 def dirty(root: Path, records: Path = paths.RECORDS) -> bool:
-    """Uncommitted changes to tracked files, the records folder aside (recording one chapter must not block the next)."""
+    """Uncommitted changes to tracked files, the records folder aside (one record must not block the next)."""
     exclude = f":!{records.relative_to(root)}" if records.is_relative_to(root) else "."
     out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", exclude], cwd=root,
                          capture_output=True, text=True)
@@ -105,7 +105,7 @@ def make(name: str, seed: int = 0, root: Path = paths.ROOT, records: Path = path
             "seed": seed, "seeds": results["seeds"],
             "hardware": f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores",
             "packages": env["packages"], "python": env["python"], "model_sha256": env["model"]["sha256"],
-            "wall_time_s": outcome.seconds, "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "wall_time_s": outcome.seconds, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         records.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=records))

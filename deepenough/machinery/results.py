@@ -12,7 +12,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -128,7 +128,7 @@ class ChapterRun:
             "environment": environment(),
             "commit": git_commit(),
             "wall_time_s": time.perf_counter() - self.started,
-            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         validate(results)
         path = self.results_dir / f"{self.chapter}.json"
@@ -156,7 +156,7 @@ class ChapterRun:
             f"```{{admonition}} How this page was produced\n:class: note\n"
             f"Profile `{r['profile']}`, seeds {', '.join(map(str, r['seeds']))}, commit `{r['commit']}`, "
             f"on {hardware}, in {r['wall_time_s']:.0f} s, finished {r['finished']} (UTC). "
-            f"Re-run it with `python -m deepenough run {r['chapter']} --profile {r['profile']} --seed {r['seed']}`.\n```")
+            f"Re-run it with `deepenough run {r['chapter']} --profile {r['profile']} --seed {r['seed']}`.\n```")
 
 
 def read_all(results_dir: str | Path) -> dict[str, dict]:

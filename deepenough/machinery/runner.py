@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time
@@ -212,7 +211,8 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
     executed_dir.mkdir(parents=True, exist_ok=True)
     executed = executed_dir / f"{name}.ipynb"
     results = results_dir / f"{name}.json"
-    key = cache_key(path, {k: v for k, v in parameters.items() if k != "results_dir"})  # where results go changes nothing
+    # where the results file goes changes nothing in it, so it is not part of the key
+    key = cache_key(path, {k: v for k, v in parameters.items() if k != "results_dir"})
     key_file, text_file = executed_dir / f"{name}.key", executed_dir / f"{name}.text"
     fresh = executed.exists() and (results.exists() or info.get("summary"))
     if not force and fresh and key_file.exists() and key_file.read_text() == key:
@@ -239,7 +239,8 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
                        f"{e.ename}: {e.evalue}. Traceback in {executed}", executed,
                        seconds=time.perf_counter() - start)
     except (CellTimeoutError, DeadKernelError) as e:
-        reason = (f"a cell ran past {limit:.0f} s ({BUDGET_SLACK:g} × the {profile} budget)" if isinstance(e, CellTimeoutError)
+        reason = (f"a cell ran past {limit:.0f} s ({BUDGET_SLACK:g} × the {profile} budget)"
+                  if isinstance(e, CellTimeoutError)
                   else f"its kernel died ({e})")
         return Outcome(name, False, f"chapter {name!r} stopped: {reason}. Partial notebook in {executed}", executed,
                        seconds=time.perf_counter() - start)
@@ -247,7 +248,8 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
         source_nb.unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     if seconds > limit:
-        return Outcome(name, False, f"chapter {name!r} took {seconds:.0f} s, over {BUDGET_SLACK:g} × its {profile} budget "
+        return Outcome(name, False, f"chapter {name!r} took {seconds:.0f} s, over {BUDGET_SLACK:g} × its {profile} "
+                       f"budget "
                        f"of {info['budget_s'][profile]} s", executed, seconds=seconds)
     if not info.get("summary") and not results.exists():
         return Outcome(name, False, f"chapter {name!r} ran but did not write {results}", executed, seconds=seconds)
@@ -393,7 +395,8 @@ def note_on_profile(notebook, state: str, record: dict | None) -> None:
         f"on two CPU cores; {why}. Regenerate it with `deepenough record {notebook.metadata['deepenough']['chapter']}`."
         "\n```")
     note.metadata["tags"] = ["profile-note"]
-    title = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
+    titles = (i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith("# "))
+    title = next(titles, 0)
     notebook.cells.insert(title + 1, note)
 
 

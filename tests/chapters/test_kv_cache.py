@@ -1,9 +1,7 @@
 """Unit tests for deepenough/kv_cache.py on a tiny random Llama (no SmolLM2 load) and constructed inputs."""
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
-
-from transformers import BatchEncoding
+from transformers import BatchEncoding, LlamaConfig, LlamaForCausalLM
 
 from deepenough.chapters import kv_cache
 from deepenough.machinery import rules
@@ -73,7 +71,8 @@ def test_shape_changes_without_cache_are_rounding_and_reruns_are_identical(tiny6
 def test_float32_cache_differs_only_by_rounding():
     model = tiny(torch.float32)
     ids = torch.randint(1, 64, (1, 16), generator=torch.Generator().manual_seed(5))
-    difference = kv_cache.relative_difference(kv_cache.cached_logits(model, ids, 4), kv_cache.recomputed_logits(model, ids, 4))
+    cached, recomputed = kv_cache.cached_logits(model, ids, 4), kv_cache.recomputed_logits(model, ids, 4)
+    difference = kv_cache.relative_difference(cached, recomputed)
     assert difference < 1e-4
 
 

@@ -9,8 +9,6 @@ import sys
 import pytest
 
 from deepenough.__main__ import main
-from deepenough.lab import stats
-from deepenough.machinery import diff as verdict_diff
 from deepenough.machinery import lint, paths, results, runner, scaffold
 
 
@@ -159,7 +157,8 @@ COIN_PAGE = [
     ('run.glue("threshold", coin.THRESHOLD)', 'run.glue("fair-share", coin.FAIR_SHARE)'),
     ("coin.C11_RULES, ruling", "coin.C11_RULES, ruling"),
     ("TODO: why the threshold {glue:text}`coin-threshold` is the right line, and what the verdict does and does not "
-     "say about frontier models.", "A fair coin gives {glue:text}`coin-fair-share` heads; this says nothing about models."),
+     "say about frontier models.",
+     "A fair coin gives {glue:text}`coin-fair-share` heads; this says nothing about models."),
     ("TODO: what the quick profile cannot show, what a full-scale run would change, and the papers that anchor it.",
      "A simulated coin is fair by construction: this checks the book's machinery, not a coin."),
 ]

@@ -34,10 +34,12 @@ def test_a_verdict_moved_by_the_data_says_so(tmp_path):
 def test_a_verdict_moved_by_the_rule_says_so(tmp_path):
     write(tmp_path / "a", TABLE, 0.8)
     write(tmp_path / "b", STRICTER, 0.8)
-    assert diff.diff(tmp_path / "a", tmp_path / "b") == ["C1 (kv_cache): verdict supported -> refuted: its rule changed"]
+    lines = diff.diff(tmp_path / "a", tmp_path / "b")
+    assert lines == ["C1 (kv_cache): verdict supported -> refuted: its rule changed"]
 
 
 def test_a_changed_rule_with_the_same_verdict_is_reported(tmp_path):
     write(tmp_path / "a", TABLE, 1.5)
     write(tmp_path / "b", STRICTER, 1.5)
-    assert diff.diff(tmp_path / "a", tmp_path / "b") == ["C1 (kv_cache): same verdict (supported), but its rule changed"]
+    lines = diff.diff(tmp_path / "a", tmp_path / "b")
+    assert lines == ["C1 (kv_cache): same verdict (supported), but its rule changed"]

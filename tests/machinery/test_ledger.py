@@ -1,9 +1,8 @@
-from pathlib import Path
 
 import pytest
 
-from deepenough.machinery import ledger, paths, results
 from deepenough.lab import stats
+from deepenough.machinery import ledger, paths, results
 
 
 def test_registry_lists_c1_to_c10_with_quotes():

@@ -3,13 +3,14 @@ import json
 import jsonschema
 import pytest
 
-from deepenough.machinery import results
 from deepenough.lab import stats
+from deepenough.machinery import results
 
 
 def write_example(tmp_path, **overrides):
     run = results.ChapterRun("example", "quick", 0, tmp_path)
-    verdicts = overrides.get("verdicts", [results.verdict("C1", results.Ruling("supported", "because the numbers agree"), key="gap")])
+    agree = results.Ruling("supported", "because the numbers agree")
+    verdicts = overrides.get("verdicts", [results.verdict("C1", agree, key="gap")])
     measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), unit="ms", what="a gap")}
     return run.write(verdicts, measurements, seeds=[0, 1, 2])
 
@@ -32,7 +33,8 @@ def test_unknown_verdict_and_profile_are_rejected(tmp_path):
 
 def test_verdict_citing_a_missing_measurement_fails_validation(tmp_path):
     with pytest.raises(jsonschema.ValidationError, match="unknown measurement"):
-        write_example(tmp_path, verdicts=[results.verdict("C1", results.Ruling("refuted", "cites nothing real"), key="nope")])
+        nothing = results.Ruling("refuted", "cites nothing real")
+        write_example(tmp_path, verdicts=[results.verdict("C1", nothing, key="nope")])
 
 
 def test_schema_rejects_missing_fields_and_bad_claim_ids(tmp_path):

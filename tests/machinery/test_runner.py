@@ -1,12 +1,12 @@
 """The runner's contract, on small fixture chapters in a temporary book."""
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 
-from deepenough.machinery import runner
 from deepenough.__main__ import main
+from deepenough.machinery import runner
+
 
 def run(book, name, **kwargs):
     return runner.run_chapter(name, root=book, build=book / "_build", **kwargs)
@@ -30,7 +30,7 @@ def test_failing_cell_names_the_chapter_the_cell_and_the_error(book):
     outcome = run(book, "broken")
     assert not outcome.ok
     assert "'broken' failed in cell" in outcome.message and "ZeroDivisionError" in outcome.message
-    assert "`from deepenough.machinery.results import" in outcome.message, "the message quotes the failing cell's first line"
+    assert "`from deepenough.machinery.results import" in outcome.message, "it quotes the failing cell's first line"
 
 
 def test_a_chapter_that_writes_no_results_fails(book):
