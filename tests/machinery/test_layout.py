@@ -1,6 +1,6 @@
 """The three layers and the direction of their imports, read from the source.
 
-The lab imports nothing above it; chapters import the lab and the results contract (and the paths),
+The lab imports nothing above it; chapters import the lab and the results contract (results, rules, paths),
 never each other; the machinery never imports a chapter. Chapter pages import only their own module.
 """
 import ast
