@@ -169,10 +169,10 @@ def cheapest_reaching(runs: list[dict], routes: list, k: int) -> float:
     return min(reached, default=math.inf)
 
 
-def by_shape(runs: list[dict], key: str) -> dict[Shape, dict]:
-    """Interval over seeds of ``key`` for each shape, in first-seen order."""
+def by_shape(runs: list[dict], key: str, bounds: tuple[float, float] | None = None) -> dict[Shape, dict]:
+    """Interval over seeds of ``key`` for each shape, in first-seen order, clipped to ``bounds``."""
     shapes = list(dict.fromkeys(r["shape"] for r in runs))
-    return {s: stats.mean_ci([r[key] for r in runs if r["shape"] == s]) for s in shapes}
+    return {s: stats.mean_ci([r[key] for r in runs if r["shape"] == s], bounds=bounds) for s in shapes}
 
 
 def run_seeds(run_one, shapes: list[Shape], seeds: list[int], **settings) -> list[dict]:
@@ -213,11 +213,14 @@ C7_RULES = (
          "parameter than the deep one (interval above zero): width buys storage, recurrence buys serial steps",
          lambda v: v["measured"] and v["advantage"] >= STORAGE_SPREAD and v["advantage_low"] > 0),
     Rule("supported", "the recurrent network tracked a longer chain than every transformer shape at equal "
-         f"parameters, and the wide shape did not store {STORAGE_SPREAD:.0%} more per parameter: the width bought "
-         "nothing the deep shape lacked", lambda v: v["measured"]),
+         f"parameters, and the wide shape was shown not to store {STORAGE_SPREAD:.0%} more per parameter (interval "
+         "under that): the width bought nothing the deep shape lacked",
+         lambda v: v["measured"] and v["advantage_high"] < STORAGE_SPREAD),
     Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but the storage runs "
-         "stored nothing measurable or filled the table, so whether width buys storage is undecided; a table "
-         "sized to the models (full profile) would decide", always),
+         "stored nothing measurable, filled the table, or left the wide shape's advantage undecided (an interval "
+         f"that neither shows it above zero and at least {STORAGE_SPREAD:.0%} nor rules {STORAGE_SPREAD:.0%} out); "
+         "a table sized to the models and more exposures (full profile) "
+         "would decide", always),
 )
 
 
@@ -225,7 +228,7 @@ def c7_verdict(gap: dict, advantage: dict, measured: bool, evidence: str = "") -
     """C7 from the GRU-minus-best-transformer k* gap at equal parameters (paired by seed) and the storage
     advantage of the shallow-wide shape over the deep-narrow one."""
     values = dict(gap_low=gap["low"], gap_high=gap["high"], advantage=advantage["mean"],
-                  advantage_low=advantage["low"], measured=measured)
+                  advantage_low=advantage["low"], advantage_high=advantage["high"], measured=measured)
     return decide(C7_RULES, values, evidence)
 
 

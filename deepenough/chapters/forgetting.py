@@ -30,8 +30,8 @@ RECURRENT_LR = 1e-2  # recurrent models learn copying slowly; at 3e-3 they staye
 
 RECALL_HIGH = 0.9  # accuracy at or above this counts as "solved" (chance is 1/31)
 FORGET_GAP = 0.3  # a recurrent model "forgot" if it sits this far below the transformer, beyond both intervals
-USE_FLOOR = 0.8  # SmolLM2 "uses" what it holds if retrieval is at least this in every cell (a miss in five is not
-#                  the commenter's "always be there for the taking")
+USE_FLOOR = 0.8  # SmolLM2 "uses" what it holds if retrieval is at least this among distractors (a miss in five is
+#                  not the commenter's "always be there for the taking")
 
 
 # --- experiment 1: copying past the capacity of a recurrent state ---------------------------------------
@@ -166,8 +166,8 @@ def capacity_items(capacity_bits: float) -> float:
 
 # --- the architecture half: "cannot forget" --------------------------------------------------------------
 # Values: tf_small, tf_large (intervals over seeds of the transformer's accuracy at the smallest and largest
-# trained N), rnn_small (the smallest-state recurrent model's accuracy at the smallest N, over evaluation
-# sequences) and rnn_large (the same model's accuracy at the largest N, where its bits exceed its state).
+# trained N), rnn_small and rnn_large (intervals over evaluation sequences of one recurrent model's accuracy at
+# the smallest and the largest N: the smallest state that solved its smallest copy, else the largest state).
 
 C8_ARCHITECTURE_RULES = (
     Rule("inconclusive", f"the transformer did not solve the smallest copy (lower end below {RECALL_HIGH:.2f}), "
@@ -175,8 +175,8 @@ C8_ARCHITECTURE_RULES = (
          "training budget, not capacity; more steps would decide",
          lambda v: v["tf_small"]["low"] < RECALL_HIGH or v["rnn_small"]["low"] < RECALL_HIGH),
     Rule("supported", f"the transformer stays at or above {RECALL_HIGH:.2f} (lower end) at the largest N, and the "
-         f"recurrent model whose state that N overflows sits at least {FORGET_GAP:.2f} below it (its upper end "
-         "against the transformer's lower end): the fixed state lost what the growing cache kept",
+         f"smallest-state recurrent model that solved its smallest copy sits at least {FORGET_GAP:.2f} below it "
+         "there (its upper end against the transformer's lower end): the fixed state lost what the growing cache kept",
          lambda v: v["tf_large"]["low"] >= RECALL_HIGH and v["rnn_large"]["high"] <= v["tf_large"]["low"] - FORGET_GAP),
     Rule("refuted", f"the transformer, having solved the small copies, falls below {RECALL_HIGH:.2f} (upper end) at "
          "the largest trained N: it loses tokens it holds in its cache as a fixed state would",
@@ -192,21 +192,21 @@ def architecture_verdict(tf_small: dict, tf_large: dict, rnn_small: dict, rnn_la
 
 
 # --- the practice half: "uses what it keeps" ---------------------------------------------------------------
-# Value: worst, the Wilson interval (over prompts) of SmolLM2's exact retrieval in its worst cell.
+# Value: with_distractors, the Wilson interval (over prompts) of SmolLM2's exact retrieval over every prompt whose
+# notes hold the most look-alike facts, pooled over lengths and depths. One pre-declared condition, not the worst
+# of many small cells: the minimum of a dozen six-prompt cells falls below any floor by chance alone.
 
 C8_PRACTICE_RULES = (
-    Rule("supported", f"in every cell SmolLM2 retrieves the planted fact at least {USE_FLOOR:.2f} of the time "
-         "(the worst cell's lower end): what is kept is used wherever it sits",
-         lambda v: v["worst"]["low"] >= USE_FLOOR),
-    Rule("refuted", f"in at least one cell retrieval stays below {USE_FLOOR:.2f} even at its upper end: the fact is "
-         "in the context, yet the model does not read it back", lambda v: v["worst"]["high"] < USE_FLOOR),
-    Rule("inconclusive", f"the worst cell's interval straddles {USE_FLOOR:.2f}: more prompts per cell would decide",
-         always),
+    Rule("supported", f"with the most distractors in the notes, SmolLM2 retrieves the planted fact at least "
+         f"{USE_FLOOR:.2f} of the time (lower end): what is kept is used", lambda v: v["with_distractors"]["low"] >= USE_FLOOR),
+    Rule("refuted", f"with the most distractors, retrieval stays below {USE_FLOOR:.2f} even at its upper end: the fact "
+         "is in the context, yet the model does not read it back", lambda v: v["with_distractors"]["high"] < USE_FLOOR),
+    Rule("inconclusive", f"the interval straddles {USE_FLOOR:.2f}: more prompts would decide", always),
 )
 
 
-def practice_verdict(worst: dict, evidence: str = "") -> Ruling:
-    return decide(C8_PRACTICE_RULES, dict(worst=worst), evidence)
+def practice_verdict(with_distractors: dict, evidence: str = "") -> Ruling:
+    return decide(C8_PRACTICE_RULES, dict(with_distractors=with_distractors), evidence)
 
 
 # --- one verdict for C8 -------------------------------------------------------------------------------------

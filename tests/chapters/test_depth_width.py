@@ -142,6 +142,7 @@ NO_STORAGE_EDGE = {"mean": 0.05, "low": -0.1, "high": 0.2}
     (GAP_WIDE, {"mean": 0.4, "low": 0.2, "high": 0.6}, True, "nuanced"),
     (GAP_WIDE, NO_STORAGE_EDGE, True, "supported"),
     (GAP_WIDE, NO_STORAGE_EDGE, False, "inconclusive"),
+    (GAP_WIDE, {"mean": 0.3, "low": -0.2, "high": 0.8}, True, "inconclusive"),
 ])
 def test_every_c7_outcome_is_reachable(gap, advantage, measured, expected):
     ruling = depth_width.c7_verdict({**gap, "n": 3}, {**advantage, "n": 3}, measured, "evidence")

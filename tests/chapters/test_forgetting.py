@@ -170,10 +170,10 @@ def test_every_architecture_outcome_is_reachable(change, expected):
     assert set(rules.outcomes(forgetting.C8_ARCHITECTURE_RULES)) == {"supported", "refuted", "inconclusive"}
 
 
-@pytest.mark.parametrize("worst, expected", [
+@pytest.mark.parametrize("with_distractors, expected", [
     (ci(0.97), "supported"), (ci(0.3, 0.2), "refuted"), (ci(0.8, 0.2), "inconclusive")])
-def test_every_practice_outcome_is_reachable(worst, expected):
-    assert forgetting.practice_verdict(worst).verdict == expected
+def test_every_practice_outcome_is_reachable(with_distractors, expected):
+    assert forgetting.practice_verdict(with_distractors).verdict == expected
     assert set(rules.outcomes(forgetting.C8_PRACTICE_RULES)) == {"supported", "refuted", "inconclusive"}
 
 
