@@ -214,7 +214,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
         for number, line in paragraph:
             prose = INLINE_SKIP.sub("", line)
             for match in RESULT_LIKE.finditer(prose):
-                if re.match(r"\s*(confidence|interval|-interval|CI\b)", prose[match.end():]):
+                if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", prose[match.end():]):
                     continue  # the confidence level of an interval is a choice, not a result
                 add(number, f"number `{match.group(1)}` typed into the prose looks like a result",
                     "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
