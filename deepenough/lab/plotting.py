@@ -25,12 +25,8 @@ def style() -> None:
     })
 
 
-def figure(panels: int = 1, height: float = PANEL_HEIGHT, ncols: int | None = None, width: float | None = None):
-    """A figure of ``panels`` panels stacked top to bottom, each the full page width; returns (fig, ax or axes).
-
-    ``ncols`` and ``width`` are accepted from older chapters: panels are stacked all the same.
-    """
-    panels = ncols or panels
+def figure(panels: int = 1, height: float = PANEL_HEIGHT):
+    """A figure of ``panels`` panels stacked top to bottom, each the full page width; returns (fig, ax or axes)."""
     style()
     fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, height * panels), squeeze=False, layout="constrained")
     return fig, list(axes[:, 0]) if panels > 1 else axes[0, 0]
