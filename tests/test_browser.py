@@ -7,8 +7,10 @@ nothing overflows sideways on a phone; every figure's tick text renders above th
 Screenshots of every page at both widths go to _build/screenshots (a CI artifact).
 """
 import re
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -40,9 +42,17 @@ LEAKS = {
 
 @pytest.fixture(scope="module")
 def site(built_book):
-    server = subprocess.Popen([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1"], cwd=built_book,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    port = re.search(r"port (\d+)", server.stdout.readline()).group(1)
+    with socket.socket() as s:  # a free port; the server's own log goes nowhere, so it can never fill a pipe
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=built_book,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait()
@@ -113,5 +123,5 @@ def test_index_redirects_into_the_book_and_the_landing_page_and_ledger_carry_eve
     text = page.inner_text("article")
     for i in range(1, 11):
         assert re.search(rf"\bC{i}\b", text), f"C{i} missing from the ledger page"
-    assert len(page.query_selector_all("article .sd-card")) == 10, "the ledger shows one card per claim"
+    assert len(page.query_selector_all("article .sd-row > .sd-col")) == 10, "the ledger shows one card per claim"
     page.close()

@@ -84,7 +84,7 @@ def counts_markdown(rows: list[dict]) -> str:
 
 def card_markdown(r: dict) -> str:
     """One claim as a card: a phone shows it as a block, not as a table row that scrolls."""
-    lines = [f":::{{card}} **{r['id']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
+    lines = [f":::{{grid-item-card}} **{r['id']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
     if r["chapter"]:
         seeds = ", ".join(map(str, r["seeds"]))
         lines += [f"**Why:** {r['why']}", "",

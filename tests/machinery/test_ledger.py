@@ -37,7 +37,7 @@ def test_untested_claims_show_not_yet_tested_and_tested_ones_their_card(tmp_path
     assert "max gap: 2e-12 (95% CI" in rows["C1"]["key"] and "over seeds" in rows["C1"]["key"]
     assert all(rows[f"C{i}"]["verdict"] == ledger.NOT_YET for i in range(2, 11))
     page = ledger.ledger_markdown(list(rows.values()))
-    assert page.count(":::{card}") == 10 and "{bdg-warning}`nuanced` × 1" in page
+    assert page.count(":::{grid-item-card}") == 10 and "{bdg-warning}`nuanced` × 1" in page
     assert "{ref}`the rule <kv_cache-rule>`" in page and "```{dropdown} The full reason" in page
     assert "**Full record:** none yet." in page
 
