@@ -41,7 +41,7 @@ def main(argv=None) -> int:
         p.add_argument("--seed", type=int, default=0)
     build.add_argument("--force", action="store_true", help="re-execute even chapters that have not changed")
     build.add_argument("--jobs", type=int, default=None,
-                       help="chapters executed at a time (default: $DEEPENOUGH_JOBS or 1); "
+                       help="chapters executed at a time (default: $DEEPENOUGH_JOBS, else 2 on two or more cores); "
                             "each gets cores / jobs threads")
     args = parser.parse_args(argv)
 

