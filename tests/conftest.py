@@ -1,8 +1,23 @@
 """Session fixtures: the chapters are executed once (quick profile) and the book built once, then
-every chapter, book and browser test reads what that produced."""
+every chapter, book and browser test reads what that produced; and a small random Llama for the unit
+tests that need a real model but no download."""
 import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from deepenough.machinery import runner
+
+
+@pytest.fixture(scope="session")
+def random_llama():
+    """SmolLM2's block at toy size, with random weights: ``random_llama(vocab, ff)``."""
+    def make(vocab: int = 50, intermediate: int = 80, max_len: int = 64) -> LlamaForCausalLM:
+        torch.manual_seed(0)
+        config = LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=intermediate, num_hidden_layers=3,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_len)
+        return LlamaForCausalLM(config).eval()
+
+    return make
 
 
 @pytest.fixture(scope="session")

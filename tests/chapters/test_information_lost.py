@@ -2,18 +2,14 @@
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from deepenough.chapters import information_lost
 from deepenough.machinery import rules
 
 
 @pytest.fixture(scope="module")
-def tiny_llama():
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=50, hidden_size=32, intermediate_size=80, num_hidden_layers=3,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64)
-    return LlamaForCausalLM(config).eval()
+def tiny_llama(random_llama):
+    return random_llama()
 
 
 @pytest.fixture(scope="module")

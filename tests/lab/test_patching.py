@@ -1,17 +1,13 @@
 """Unit tests for deepenough/lab/patching.py on a tiny random Llama (no SmolLM2 download)."""
 import pytest
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
 
 from deepenough.lab import patching
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=40, hidden_size=32, intermediate_size=64, num_hidden_layers=3,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32)
-    return LlamaForCausalLM(config).eval()
+def tiny(random_llama):
+    return random_llama(vocab=40, intermediate=64, max_len=32)
 
 
 @pytest.fixture(scope="module")
