@@ -126,7 +126,8 @@ def answer_cross_entropy_bits(model, batch) -> float:
     """Mean cross-entropy, in bits, of the model's distribution over the true token at the scored positions."""
     ids, targets = batch
     out = tiny.logits(model, ids.to(tiny.device_of(model))).cpu()
-    return F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=IGNORE).item() / math.log(2)
+    nats = F.cross_entropy(out.reshape(-1, out.shape[-1]), targets.reshape(-1), ignore_index=IGNORE).item()
+    return nats / math.log(2)
 
 
 def bits_recalled(n: int, cross_entropy_bits: float) -> float:
@@ -186,7 +187,8 @@ C8_ARCHITECTURE_RULES = (
 )
 
 
-def architecture_verdict(tf_small: dict, tf_large: dict, rnn_small: dict, rnn_large: dict, evidence: str = "") -> Ruling:
+def architecture_verdict(tf_small: dict, tf_large: dict, rnn_small: dict, rnn_large: dict,
+                         evidence: str = "") -> Ruling:
     values = dict(tf_small=tf_small, tf_large=tf_large, rnn_small=rnn_small, rnn_large=rnn_large)
     return decide(C8_ARCHITECTURE_RULES, values, evidence)
 
@@ -198,7 +200,8 @@ def architecture_verdict(tf_small: dict, tf_large: dict, rnn_small: dict, rnn_la
 
 C8_PRACTICE_RULES = (
     Rule("supported", f"with the most distractors in the notes, SmolLM2 retrieves the planted fact at least "
-         f"{USE_FLOOR:.2f} of the time (lower end): what is kept is used", lambda v: v["with_distractors"]["low"] >= USE_FLOOR),
+         f"{USE_FLOOR:.2f} of the time (lower end): what is kept is used",
+         lambda v: v["with_distractors"]["low"] >= USE_FLOOR),
     Rule("refuted", f"with the most distractors, retrieval stays below {USE_FLOOR:.2f} even at its upper end: the fact "
          "is in the context, yet the model does not read it back", lambda v: v["with_distractors"]["high"] < USE_FLOOR),
     Rule("inconclusive", f"the interval straddles {USE_FLOOR:.2f}: more prompts would decide", always),

@@ -12,14 +12,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..machinery.rules import Rule, Ruling, always, decide
 from ..lab import tiny, train
 from ..machinery import paths
+from ..machinery.rules import Rule, Ruling, always, decide
 
 # --- Part 1: the joke census -------------------------------------------------------------------------
 
@@ -84,7 +83,8 @@ def group_near_duplicates(texts: list[str], threshold: float = NEAR_DUPLICATE_OV
         raise ValueError(f"linkage must be one of {LINKAGES}")
     if len(texts) < 2:
         return [0] * len(texts)
-    from scipy.cluster.hierarchy import fcluster, linkage as agglomerate
+    from scipy.cluster.hierarchy import fcluster
+    from scipy.cluster.hierarchy import linkage as agglomerate
     from scipy.spatial.distance import squareform
 
     sim = overlap_matrix(texts) if similarity is None else similarity
@@ -393,7 +393,8 @@ def census_case(repeated: dict, top_format: dict, joke_format: dict) -> str:
         return "not clever"
     if top_format["low"] >= FORMAT_SHARE:
         return "memorised formats"
-    if repeated["high"] < MEMORISED_SHARE and joke_format["low"] >= WELL_FORMED_MIN and top_format["high"] < FORMAT_SHARE:
+    if (repeated["high"] < MEMORISED_SHARE and joke_format["low"] >= WELL_FORMED_MIN
+            and top_format["high"] < FORMAT_SHARE):
         return "none of the three"
     return "undecided"
 
@@ -438,7 +439,8 @@ C9_RULES = (
          f"memorised formats, each decided by its interval) and serial compute beats luck at equal FLOPs by at least "
          f"{SERIAL_ADVANTAGE:.2f} (lower end)", lambda v: v["census"] == "author" and v["serial"] == "wins"),
     Rule("refuted", "every temperature's census shows none of the three cases and serial compute does not beat luck "
-         f"by {SERIAL_ADVANTAGE:.2f} (upper end below it)", lambda v: v["census"] == "against" and v["serial"] == "loses"),
+         f"by {SERIAL_ADVANTAGE:.2f} (upper end below it)",
+         lambda v: v["census"] == "against" and v["serial"] == "loses"),
     Rule("nuanced", "both parts are decided and go opposite ways",
          lambda v: {v["census"], v["serial"]} in ({"author", "loses"}, {"against", "wins"})),
     Rule("inconclusive", "a part is undecided: a census interval straddles its threshold at some temperature, the "

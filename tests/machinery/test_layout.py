@@ -53,7 +53,8 @@ def violations(package: Path = paths.PACKAGE) -> list[str]:
                     problems.append(f"{path.name}: a chapter imports another chapter ({module})")
                 if target == "machinery" and not any(module.startswith(a) for a in ALLOWED_FROM_CHAPTERS) \
                         and module not in ("deepenough.machinery",):
-                    problems.append(f"{path.name}: a chapter imports {module} (only the results contract, rules and paths)")
+                    problems.append(f"{path.name}: a chapter imports {module} "
+                                    "(only the results contract, rules and paths)")
     return problems
 
 
