@@ -5,6 +5,7 @@ import importlib
 import importlib.metadata
 import json
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -238,3 +239,11 @@ def test_config_footer_states_the_licences_and_the_favicon_exists(config):
     assert "MIT" in footer and "CC BY 4.0" in footer
     favicon = ROOT / config["html"]["favicon"]  # staged under _build/src with the same layout
     assert favicon.is_file() and favicon.suffix in {".png", ".svg", ".jpg"}, "the runner stages only these"
+
+
+def test_ruff_finds_nothing():
+    """`make lint`'s first half, in the suite, so CI keeps the tree clean."""
+    ruff = Path(sys.executable).with_name("ruff")
+    found = subprocess.run([str(ruff), "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True,
+                           text=True)
+    assert found.returncode == 0, found.stdout + found.stderr
