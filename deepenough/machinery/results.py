@@ -29,8 +29,11 @@ TRACKED_PACKAGES = ("torch", "transformers", "numpy", "scipy", "scikit-learn", "
 
 def measurement(stat: dict, unit: str = "", what: str = "", over: str = "") -> dict:
     """A key number: a ``stats`` interval dict, its unit, a few words on what it is, and what its interval is
-    over (the replicated unit: "seeds", "prompts", "evaluation items"; "exact" for a number with none)."""
-    return {**stat, "unit": unit, "what": what, "over": over or ("exact" if stat["low"] == stat["high"] else "")}
+    over (the replicated unit: "seeds", "prompts", "evaluation items"; "exact" for a count or a computation
+    with no uncertainty). A value without an interval and without ``over`` is recorded as a single value."""
+    if not over and stat["low"] != stat["high"]:
+        raise ValueError(f"say what the interval of {what or 'this measurement'!r} is over (seeds, prompts, ...)")
+    return {**stat, "unit": unit, "what": what, "over": over or "a single value, no interval"}
 
 
 def verdict(claim: str, ruling: Ruling, key: str | None = None) -> dict:

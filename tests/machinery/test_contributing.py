@@ -133,6 +133,10 @@ def test_a_share_of_heads_away_from_one_half_refutes_fairness():
 '''
 # Every placeholder of the page, and the settings and names the coin needs, as (template text, coin text).
 COIN_PAGE = [
+    ('rests_on: "TODO: the model and its size, the task and data the verdict rests on"',
+     "rests_on: a simulated coin, numpy's default generator"),
+    ('frontier: "TODO: what the verdict does and does not say about frontier models"',
+     "frontier: nothing; it checks the book's machinery"),
     ("import matplotlib.pyplot as plt\n", "import matplotlib.pyplot as plt\nimport numpy as np\n"),
     ("    \"seeds\": run.pick(quick=3, full=10),  # independent runs: every interval is over seeds\n",
      "    \"seeds\": run.pick(quick=3, full=10),  # independent runs: every interval is over seeds\n"

@@ -11,7 +11,7 @@ def write_example(tmp_path, **overrides):
     run = results.ChapterRun("example", "quick", 0, tmp_path)
     agree = results.Ruling("supported", "because the numbers agree")
     verdicts = overrides.get("verdicts", [results.verdict("C1", agree, key="gap")])
-    measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), unit="ms", what="a gap")}
+    measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), unit="ms", what="a gap", over="seeds")}
     return run.write(verdicts, measurements, seeds=[0, 1, 2])
 
 
@@ -47,3 +47,9 @@ def test_schema_rejects_missing_fields_and_bad_claim_ids(tmp_path):
 def test_read_all_returns_each_chapter(tmp_path):
     write_example(tmp_path)
     assert list(results.read_all(tmp_path)) == ["example"]
+
+
+def test_an_interval_must_say_what_it_is_over():
+    with pytest.raises(ValueError, match="is over"):
+        results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), what="a gap")
+    assert results.measurement(stats.mean_ci([2.0]), what="a gap")["over"] == "a single value, no interval"
