@@ -73,6 +73,7 @@ def test_bits_stored_is_table_bits_when_perfect_and_zero_when_guessing():
     assert depth_width.bits_stored(FixedLogits(table, perfect=False), table) == pytest.approx(0.0, abs=1e-3)
 
 
+@pytest.mark.slow  # trains for seconds
 def test_small_model_memorises_a_small_table():
     table = depth_width.fact_table(32, alphabet=4, n_attributes=8, seed=0)
     result = depth_width.run_storage(depth_width.Shape(1, 16), table, steps=200, batch=64, seed=0, lr=1e-2)

@@ -76,6 +76,7 @@ def test_every_route_trains_and_is_scored_to_twice_the_length(route):
     assert 0 <= out["k_star"] <= 4 and out["params"] > 0 and out["flops"] > 0
 
 
+@pytest.mark.slow  # trains for seconds
 def test_a_gru_learns_s3_quickly():
     out = ladder.run(ladder.Route("gru", 1, 64), "s3", length=6, steps=400, seed=0)
     assert out["k_star"] == 6
