@@ -3,27 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..lab import numbers
-from . import paths
-
-NOT_YET = "not yet tested"
-
-
-def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
-    """The claims registry, in id order (C1, C2, …, C10)."""
-    registry = yaml.safe_load(path.read_text())
-    return dict(sorted(registry.items(), key=lambda item: int(item[0][1:])))
-
-
-BADGE = {"supported": "success", "refuted": "danger", "nuanced": "warning", "inconclusive": "dark",
-         "not testable here": "info", NOT_YET: "light"}
-
-
-def badge(verdict: str) -> str:
-    """A verdict as a coloured badge (sphinx-design)."""
-    return f"{{bdg-{BADGE[verdict]}}}`{verdict}`"
+from .glance import BADGE, NOT_YET, badge, claims, glance_markdown  # noqa: F401 (the pages use them here)
 
 
 def format_number(m: dict) -> str:
@@ -109,22 +90,6 @@ def card_markdown(r: dict) -> str:
 def ledger_markdown(rows: list[dict]) -> str:
     cards = "\n\n".join(card_markdown(r) for r in rows)
     return f"{counts_markdown(rows)}\n\n::::{{grid}} 1 1 2 2\n:gutter: 2\n\n{cards}\n::::"
-
-
-def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> str:
-    """The verdict box under a chapter's title: each claim in a line, its badge, why, and what produced it."""
-    registry = registry or claims()
-    env = results["environment"]
-    hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
-    lines = ["```{admonition} The verdict at a glance", ":class: tip"]
-    for v in results["verdicts"]:
-        claim = registry.get(v["claim"], {}).get("claim", "")
-        lines += [f"**{v['claim']}** {badge(v['verdict'])} {claim}", "",
-                  f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)", ""]
-    seeds = ", ".join(map(str, results["seeds"]))
-    lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware}, "
-              f"{results['finished'][:10]}.*", "```"]
-    return "\n".join(lines)
 
 
 def minutes(seconds: float) -> str:

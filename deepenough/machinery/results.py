@@ -145,7 +145,7 @@ class ChapterRun:
         from IPython.display import Markdown
         from myst_nb import glue
 
-        from .ledger import glance_markdown
+        from .glance import glance_markdown
 
         glue(f"{self.chapter}-at-a-glance", Markdown(glance_markdown(self.written)), display=False)
 

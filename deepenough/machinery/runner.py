@@ -11,6 +11,7 @@ prose alone re-renders the page: the stored outputs are merged into the fresh te
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -39,8 +40,8 @@ ROOT, PACKAGE, BUILD = paths.ROOT, paths.PACKAGE, paths.BUILD
 # A chapter is stopped at twice its declared budget (a cell, or the chapter as a whole). On a slower or
 # busy machine, raise the factor with DEEPENOUGH_BUDGET_SLACK rather than editing budgets.
 BUDGET_SLACK = float(os.environ.get("DEEPENOUGH_BUDGET_SLACK", 2.0))
-# What every chapter's results depend on besides its own module and data: the lab and the results contract.
-SHARED_CODE = ("lab", "machinery/results.py", "machinery/results.schema.json", "machinery/paths.py")
+# Read by the results contract and the verdict box rather than imported, so the import graph does not find them.
+SHARED_DATA = ("machinery/results.schema.json", "machinery/claims.yml")
 # Summary pages render the other chapters' results, so the ledger's code and the claims registry count too.
 SUMMARY_CODE = ("machinery/ledger.py", "machinery/runner.py", "machinery/claims.yml")
 
@@ -104,15 +105,60 @@ def code_digest(notebook) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
-def dependency_files(name: str, summary: bool = False, package: Path | None = None) -> list[Path]:
-    """The package files a chapter's execution depends on: its module, its data, the lab, the results contract."""
+def package_imports(source: str, module: str) -> set[str]:
+    """The ``deepenough`` modules (or names in them) that ``source``, the text of module ``module``, imports."""
+    found = set()
+    source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))  # magics
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(module.split(".")[: -node.level] + ([node.module] if node.module else []))
+            found |= {base} | {f"{base}.{a.name}" for a in node.names}
+    return {m for m in found if m.split(".")[0] == "deepenough"}
+
+
+def module_file(name: str, package: Path) -> Path | None:
+    """The file of module ``deepenough.x.y`` inside ``package`` (a package's ``__init__.py``), if there is one."""
+    base = package.joinpath(*name.split(".")[1:])
+    for f in (base.with_suffix(".py"), base / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
+
+
+def imported_files(sources: list[str], package: Path) -> set[Path]:
+    """The package files that code in ``sources`` imports, directly or through other package modules."""
+    pending = [(s, "deepenough.__main__") for s in sources]
+    files: set[Path] = set()
+    while pending:
+        source, module = pending.pop()
+        for name in package_imports(source, module):
+            parts = name.split(".")
+            for f in filter(None, (module_file(".".join(parts[:i]), package) for i in range(1, len(parts) + 1))):
+                if f not in files:
+                    files.add(f)
+                    dotted = ".".join(("deepenough", *f.relative_to(package).with_suffix("").parts))
+                    pending.append((f.read_text(), dotted))  # an __init__'s relative imports resolve from its package
+    return files
+
+
+def dependency_files(name: str, code: list[str] | None = None, summary: bool = False,
+                     package: Path | None = None) -> list[Path]:
+    """The package files a chapter's execution depends on: its module and data, and what its code imports.
+
+    ``code`` is the notebook's code cells. Only the lab and machinery modules the chapter actually imports
+    (directly or through one another) count, so editing a lab module re-executes the chapters that use it.
+    """
     package = package or PACKAGE
     roots = [package / "chapters" / f"{name}.py", package / "data" / name,
-             *(package / p for p in SHARED_CODE + (SUMMARY_CODE if summary else ()))]
-    files = []
+             *(package / p for p in SHARED_DATA + (SUMMARY_CODE if summary else ()))]
+    files = imported_files([*(code or []), *(r.read_text() for r in roots[:1] if r.exists())], package)
     for r in roots:
-        files += sorted(f for f in r.rglob("*") if f.is_file()) if r.is_dir() else [r] if r.exists() else []
-    return [f for f in files if "__pycache__" not in f.parts]
+        files |= set(f for f in r.rglob("*") if f.is_file()) if r.is_dir() else {r} if r.exists() else set()
+    return sorted(f for f in files if "__pycache__" not in f.parts)
 
 
 def installed_versions() -> dict[str, str]:
@@ -129,15 +175,17 @@ def installed_versions() -> dict[str, str]:
 def cache_key(path: Path, parameters: dict, package: Path | None = None) -> str:
     """Everything an executed chapter depends on, hashed.
 
-    Its code cells and front matter (not its prose), its chapter module and data folder, the lab, the
-    results contract, the installed versions of the tracked packages, the Python version, the model
-    file and the parameters. Editing one chapter's module re-executes that chapter only.
+    Its code cells and front matter (not its prose), its chapter module and data folder, the package
+    modules its code imports (the lab modules it uses, the results contract), the installed versions of
+    the tracked packages, the Python version, the model file and the parameters. Editing one chapter's
+    module re-executes that chapter only; editing a lab module, the chapters that import it.
     """
     package = package or PACKAGE
     notebook = jupytext.read(path)
     info = notebook.metadata.get("deepenough", {})
     digest = hashlib.sha256(code_digest(notebook).encode())
-    for f in dependency_files(info.get("chapter", path.stem), bool(info.get("summary")), package):
+    code = [c.source for c in notebook.cells if c.cell_type == "code"]
+    for f in dependency_files(info.get("chapter", path.stem), code, bool(info.get("summary")), package):
         digest.update(f.relative_to(package).as_posix().encode() + b"\x00" + f.read_bytes())
     environment = {"python": platform.python_version(), "packages": installed_versions(), "model": GGUF_SHA256}
     digest.update(json.dumps(environment, sort_keys=True).encode())

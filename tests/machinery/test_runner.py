@@ -100,6 +100,30 @@ def test_a_chapter_module_edit_re_executes_that_chapter_only(tmp_path, monkeypat
     assert after["jokes"] != before["jokes"] and after["kv_cache"] == before["kv_cache"]
 
 
+def test_a_lab_module_edit_re_executes_only_the_chapters_that_import_it(tmp_path):
+    package = tmp_path / "package_copy"
+    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    parameters = {"profile": "full", "seed": 0}
+    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "depth_width")}
+    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    ladder = package / "lab" / "ladder.py"
+    ladder.write_text(ladder.read_text() + "\n# edit\n")
+    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    assert after["depth_width"] != before["depth_width"] and after["kv_cache"] == before["kv_cache"]
+    stats = package / "lab" / "stats.py"  # imported by both
+    stats.write_text(stats.read_text() + "\n# edit\n")
+    assert all(runner.cache_key(page, parameters, package) != after[name] for name, page in pages.items())
+
+
+def test_package_imports_resolve_relative_and_absolute_imports():
+    source = "from . import tiny\nfrom .train import IGNORE\nimport deepenough.lab.stats\nimport numpy\n"
+    found = runner.package_imports(source, "deepenough.lab.ladder")
+    assert {"deepenough.lab.tiny", "deepenough.lab.train", "deepenough.lab.stats"} <= found
+    assert not any(name.startswith("numpy") for name in found)
+    files = runner.imported_files(["from deepenough.lab import ladder"], runner.PACKAGE)
+    assert runner.PACKAGE / "lab" / "train.py" in files and runner.PACKAGE / "lab" / "smollm.py" not in files
+
+
 def test_the_cache_key_ignores_prose_but_not_code(tmp_path):
     page = tmp_path / "kv_cache.md"
     text = (runner.ROOT / "book" / "kv_cache.md").read_text()

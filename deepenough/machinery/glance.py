@@ -1,0 +1,45 @@
+"""The verdict at a glance: the badge for each verdict and the box under every chapter's title.
+
+Kept apart from the ledger because a chapter renders its own box while it runs: what a chapter's execution
+imports is part of its cache key, and this module needs nothing but the claims registry.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+NOT_YET = "not yet tested"
+
+
+def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
+    """The claims registry, in id order (C1, C2, …, C10)."""
+    registry = yaml.safe_load(path.read_text())
+    return dict(sorted(registry.items(), key=lambda item: int(item[0][1:])))
+
+
+BADGE = {"supported": "success", "refuted": "danger", "nuanced": "warning", "inconclusive": "dark",
+         "not testable here": "info", NOT_YET: "light"}
+
+
+def badge(verdict: str) -> str:
+    """A verdict as a coloured badge (sphinx-design)."""
+    return f"{{bdg-{BADGE[verdict]}}}`{verdict}`"
+
+
+def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> str:
+    """The verdict box under a chapter's title: each claim in a line, its badge, why, and what produced it."""
+    registry = registry or claims()
+    env = results["environment"]
+    hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
+    lines = ["```{admonition} The verdict at a glance", ":class: tip"]
+    for v in results["verdicts"]:
+        claim = registry.get(v["claim"], {}).get("claim", "")
+        lines += [f"**{v['claim']}** {badge(v['verdict'])} {claim}", "",
+                  f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)", ""]
+    seeds = ", ".join(map(str, results["seeds"]))
+    lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware}, "
+              f"{results['finished'][:10]}.*", "```"]
+    return "\n".join(lines)
