@@ -44,3 +44,38 @@ def interval(stat: dict, unit: str = "", over: str = "") -> str:
     span = f"{value(stat['low'], d)} to {value(stat['high'], d)}"
     where = f" over {over}" if over and over != "exact" else ""
     return f"{value(stat['mean'], d)}{unit} (95% CI {span}{where})"
+
+
+def percent(x: float, decimals: int = 0) -> str:
+    """0.423 -> '42%'."""
+    return f"{100 * x:.{decimals}f}%"
+
+
+def percent_interval(stat: dict, over: str = "") -> str:
+    """A share as '42% (95% CI 38% to 47% over prompts)'; a zero-width interval as the share alone."""
+    if stat["low"] == stat["high"]:
+        return percent(stat["mean"])
+    d = max(0, decimals_for(100 * (stat["high"] - stat["low"])))
+    where = f" over {over}" if over else ""
+    return (f"{percent(stat['mean'], d)} (95% CI {percent(stat['low'], d)} to {percent(stat['high'], d)}"
+            f"{where})")
+
+
+def listing(items) -> str:
+    """['8', '32', '96'] -> '8, 32 and 96'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def fraction(k: int, n: int) -> str:
+    """How many of n, in words where that reads better: 'none of 9', 'every one of 15', '3 of 15'."""
+    if k == 0:
+        return f"none of {count(n)}"
+    if k == n:
+        return "the only one" if n == 1 else f"every one of {count(n)}"
+    return f"{count(k)} of {count(n)}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 seed', '3 seeds' (never 'seed(s)')."""
+    return f"{count(n)} {word if n == 1 else many or word + 's'}"
