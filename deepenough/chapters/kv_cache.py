@@ -13,7 +13,7 @@ import numpy as np
 import pyjokes
 import torch
 
-from ..lab import stats
+from ..lab import numbers, stats
 from ..machinery.rules import Rule, Ruling, always, decide
 
 # The float64 path is float64 except for one thing: transformers computes the rotary angles' cos and sin in
@@ -295,3 +295,183 @@ def c1_verdict(float64_relative: float, forks: int, forks_rounding: bool, cache_
                   distinct_completions=distinct_completions, near_tie_low=near_tie["low"],
                   near_tie_high=near_tie["high"])
     return decide(C1_RULES, values, evidence)
+
+
+# --- Prose built from the results (each branch is unit-tested) ---
+
+# The anchor (Thinking Machines Lab): 1,000 temperature-0 completions of one prompt gave 80 distinct outputs.
+ANCHOR_DISTINCT, ANCHOR_RUNS = 80, 1000
+# The cached step "stays nearly flat" when its time at the longest length is within this factor of the shortest.
+FLAT_FACTOR = 1.5
+
+
+def logit_size(x: float) -> str:
+    """A logit difference as printed: 'exactly zero' for 0, else three significant figures."""
+    return "exactly zero" if x == 0 else numbers.value(x)
+
+
+def forked_phrase(forks: int, runs: int, share: dict, precision: str) -> str:
+    """'none of 9 float32 continuations forked (0%, 95% CI 0% to 30% over continuations)'."""
+    return (f"{numbers.fraction(forks, runs)} {precision} continuations forked "
+            f"({numbers.percent_interval(share, 'continuations')})")
+
+
+def exact_sentence(theory_worst: float) -> str:
+    """What the float64 difference means, against the tolerance."""
+    if theory_worst <= THEORY_RELATIVE_TOLERANCE:
+        return ("That is rounding: the cache stores exactly the keys and values the recomputation would "
+                "produce again.")
+    return ("That is more than rounding: the cached path computed something other than the recomputation, "
+            "which the rest of this page does not explain.")
+
+
+def fork_sentence(forks: int, all_rounding: bool, near_tie: dict) -> str:
+    """The caption's finding for the fork scatter plot (four cases)."""
+    if forks and all_rounding:
+        return (f"{'The fork sits' if forks == 1 else f'All {numbers.count(forks)} forks sit'} left of the dashed "
+                "line: the top two tokens were tied to within rounding.")
+    if forks:
+        return (f"At least one fork happened at a top-2 gap larger than {ROUNDING_GAP_FACTOR:g} times the rounding "
+                "noise, to the right of the dashed line.")
+    if near_tie["mean"] > 0:
+        return (f"No continuation forked in this run, but {numbers.percent(near_tie['mean'])} of steps in the "
+                "precision with the most were within rounding of a tie (left of the dashed line), where a fork "
+                "could have happened.")
+    return "No continuation forked in this run, and no step came within rounding of a tie."
+
+
+def shape_conclusion(same_scale: bool, reruns_identical: bool) -> str:
+    """What the shape controls say about the cached/recomputed differences."""
+    if same_scale and reruns_identical:
+        return ("So the cached/recomputed differences above are the ordinary consequence of summing the same "
+                "numbers in a different order, which any change of shape causes; the computation on the same "
+                "shape is deterministic.")
+    if reruns_identical:
+        return ("So the cache does more than reorder sums: its differences are larger than any change of shape "
+                "alone makes, though one fixed shape still gives the same logits every time.")
+    if same_scale:
+        return ("The cache's differences are of the size a change of shape makes, but one fixed shape did not "
+                "give the same logits twice, so not even the computation on one shape is deterministic here.")
+    return ("The cache's differences are larger than a change of shape makes, and one fixed shape did not give "
+            "the same logits twice: neither control holds here.")
+
+
+def shape_sentence(same_scale: bool) -> str:
+    """The shape figure's finding: is the cache's difference of the size a change of shape makes?"""
+    if same_scale:
+        return (f"Within each precision the cache moves the logits by at most {SAME_SCALE_FACTOR:g} times what a "
+                "change of shape without any cache does.")
+    return "In at least one precision the cache moves the logits far more than the shape changes without a cache do."
+
+
+def rerun_phrase(reruns_identical: bool) -> str:
+    """How reruns of one fixed shape came out."""
+    return "bit-identical" if reruns_identical else "not bit-identical"
+
+
+def rerun_caption(reruns_identical: bool) -> str:
+    if reruns_identical:
+        return "Reruns of one shape are bit-identical (a difference of exactly zero, so not drawn)."
+    return "Reruns of one shape differed (not drawn); see the text."
+
+
+def cost_sentence(speedup: float, flop_ratio: float, overhead_s: float, flop_per_s: float) -> str:
+    """Why the measured speed-up differs from the FLOP ratio, from the fitted overhead and throughput."""
+    fit = (f"a fit of time = overhead + FLOPs / throughput to all points gives "
+           f"{numbers.value(overhead_s * 1e3, 1 if overhead_s * 1e3 < 10 else 0)} ms of overhead and "
+           f"{numbers.value(flop_per_s / 1e9, 1 if flop_per_s < 1e10 else 0)} GFLOP/s")
+    if speedup >= flop_ratio:
+        return (f"The measured speed-up is at least the FLOP ratio, so fixed per-forward overhead does not "
+                f"explain any gap here ({fit}).")
+    if overhead_s <= 0:
+        return (f"The gap is not fixed per-forward overhead: {fit}, the intercept clipped at zero, so the "
+                "cached step is slower than its FLOPs suggest for some other reason (memory traffic, "
+                "small-matrix inefficiency).")
+    return (f"The gap is fixed per-forward overhead: {fit}, and a single-token step is mostly overhead and "
+            "weight reads on this machine.")
+
+
+def time_caption(lengths: list[int], cached_seconds: list[float]) -> str:
+    """How the cached step's time moved from the shortest to the longest length."""
+    ratio = cached_seconds[-1] / cached_seconds[0]
+    span = f"from {numbers.count(lengths[0])} to {numbers.count(lengths[-1])} tokens"
+    if ratio < FLAT_FACTOR:
+        return f"the cached step stays nearly flat {span} (×{numbers.value(ratio, 2)})."
+    return f"the cached step grows {numbers.value(ratio, 1)}-fold {span}."
+
+
+def hardware(environment: dict) -> str:
+    """'one NVIDIA H100 GPU' or 'a CPU with 2 cores (1 torch thread)' from the results' environment."""
+    if environment.get("gpu"):
+        return f"one {environment['gpu']} GPU"
+    threads = environment.get("torch_threads")
+    return (f"a CPU with {numbers.plural(environment.get('cpu_count') or 1, 'core')}"
+            + (f" ({numbers.plural(threads, 'torch thread')})" if threads else ""))
+
+
+def samples_limitation(profile: str, runs: dict[str, int], new_tokens: int, shares: dict[str, dict]) -> str:
+    """The small-samples limitation, from the profile and the widest fork-share interval."""
+    widest = max(shares.values(), key=lambda s: s["high"] - s["low"])
+    width = widest["high"] - widest["low"]
+    decoded = listing([f"{numbers.count(n)} {name}" for name, n in runs.items()])
+    head = (f"This {profile} run decodes {decoded} continuations of {numbers.plural(new_tokens, 'token')}, so "
+            f"the widest fork-share interval spans {numbers.percent(width)}")
+    tail = ("; forks become more likely the longer the continuation, since each step is another chance of a "
+            "near-tie.")
+    if profile == "quick":
+        return head + tail + (" The full profile decodes more continuations over more seeds and times longer "
+                              "sequences.")
+    return head + tail
+
+
+def listing(items) -> str:
+    return numbers.listing(list(items))
+
+
+def anchor_sentence(distinct: dict[str, int], runs: int, near_ties: dict[str, dict]) -> str:
+    """How the like-for-like batch test compares with the anchor, and what the precisions showed.
+
+    ``distinct``: distinct completions per precision, each over ``runs`` batch runs."""
+    most = max(distinct.values())
+    anchor = (f"the anchor's {numbers.count(ANCHOR_DISTINCT)} distinct in {numbers.count(ANCHOR_RUNS)}, on a model "
+              "far larger with far longer answers")
+    if most > 1:
+        found = listing([f"{numbers.plural(k, 'distinct completion')} in {name}" for name, k in distinct.items()])
+        head = (f"The like-for-like test reproduces the anchor's effect in kind: as only the batch around one "
+                f"prompt changed, greedy decoding gave {found}, each over {numbers.plural(runs, 'run')} "
+                f"(against {anchor}).")
+    else:
+        head = (f"The like-for-like test shows the mechanism but not the anchor's spread: as only the batch around "
+                f"one prompt changed, greedy decoding gave the same completion in {numbers.fraction(runs, runs)} "
+                f"runs in {listing(distinct)} (against {anchor}); what varies here, as there, is the order of "
+                "floating-point sums, which matters only at near-ties.")
+    f32, b16 = near_ties.get("float32"), near_ties.get("bfloat16")
+    if f32 and b16:
+        if b16["low"] > f32["high"]:
+            head += " Near-ties were more common in bfloat16 than in float32 (the intervals do not overlap)."
+        elif f32["low"] > b16["high"]:
+            head += " Near-ties were more common in float32 than in bfloat16 (the intervals do not overlap)."
+        else:
+            head += " Near-ties in bfloat16 and float32 were not told apart at this sample size."
+    return head
+
+
+def evidence_text(theory_worst: float, median32: float, median16: float, forks: int, runs: int,
+                  all_rounding: bool, same_scale: bool, reruns_identical: bool, sizes: int, distinct: int,
+                  batch_runs: int, near_tie: dict) -> str:
+    """The evidence sentence the verdict's reason starts with, in words."""
+    if forks == 0:
+        fork_part = f"{numbers.fraction(forks, runs)} greedy continuations forked"
+    else:
+        where = ("all at top-2 gaps within rounding" if all_rounding and forks > 1 else
+                 "at a top-2 gap within rounding" if all_rounding else "not all at top-2 gaps within rounding")
+        fork_part = f"{numbers.fraction(forks, runs)} greedy continuations forked, {where}"
+    return (f"In float64 cached and recomputed logits agree to {numbers.value(theory_worst)} relative "
+            f"({'within' if theory_worst <= THEORY_RELATIVE_TOLERANCE else 'beyond'} the tolerance of one part "
+            f"in {numbers.count(1 / THEORY_RELATIVE_TOLERANCE)}); in float32 and bfloat16 they differ by "
+            f"{logit_size(median32)} and {logit_size(median16)} logits (medians), and {fork_part}; the cache's "
+            f"differences are {'within' if same_scale else 'more than'} {SAME_SCALE_FACTOR:g} times those of "
+            f"cache-free shape changes; reruns are {rerun_phrase(reruns_identical)}; one prompt decoded greedily "
+            f"in batches of {numbers.plural(sizes, 'size')} gave {numbers.plural(distinct, 'distinct completion')} "
+            f"in {numbers.plural(batch_runs, 'run')}; the share of near-tie steps (steps rounding can flip) was "
+            f"{numbers.percent_interval(near_tie, 'steps')}")

@@ -177,3 +177,127 @@ def test_prompts_are_seeded_distinct_and_short():
     assert first == again and first != other
     assert len(set(first)) == 5
     assert all(len(p.split()) <= kv_cache.PROMPT_WORDS for p in first)
+
+
+# --- prose built from the results: every branch ---
+
+TIES = {"mean": 0.58, "low": 0.45, "high": 0.70, "n": 57}
+
+
+def test_logit_size_says_exact_zero():
+    assert kv_cache.logit_size(0.0) == "exactly zero"
+    assert kv_cache.logit_size(3.5e-05) == "3.5e-05"
+    assert kv_cache.logit_size(0.265625) == "0.266"
+
+
+def test_forked_phrase_counts_in_words():
+    share = {"mean": 0.0, "low": 0.0, "high": 0.3, "n": 9}
+    text = kv_cache.forked_phrase(0, 9, share, "float32")
+    assert text.startswith("none of 9 float32 continuations forked (0% (95% CI 0% to 30%")
+    assert kv_cache.forked_phrase(4, 6, {"mean": 2 / 3, "low": 0.3, "high": 0.9, "n": 6}, "bfloat16").startswith(
+        "4 of 6 bfloat16")
+
+
+def test_exact_sentence_follows_the_tolerance():
+    assert kv_cache.exact_sentence(1e-15).startswith("That is rounding")
+    assert kv_cache.exact_sentence(1e-3).startswith("That is more than rounding")
+
+
+@pytest.mark.parametrize("forks, rounding, ties, start", [
+    (3, True, TIES, "All 3 forks sit left of the dashed line"),
+    (1, True, TIES, "The fork sits left"),
+    (2, False, TIES, "At least one fork happened at a top-2 gap larger than 2 times"),
+    (0, True, TIES, "No continuation forked in this run, but 58% of steps"),
+    (0, True, {"mean": 0.0, "low": 0.0, "high": 0.05, "n": 60}, "No continuation forked in this run, and no step"),
+])
+def test_fork_sentence_has_four_cases(forks, rounding, ties, start):
+    assert kv_cache.fork_sentence(forks, rounding, ties).startswith(start)
+
+
+@pytest.mark.parametrize("same_scale, identical, start", [
+    (True, True, "So the cached/recomputed differences above are the ordinary consequence"),
+    (False, True, "So the cache does more than reorder sums"),
+    (True, False, "The cache's differences are of the size a change of shape makes, but"),
+    (False, False, "The cache's differences are larger than a change of shape makes, and"),
+])
+def test_shape_conclusion_follows_both_controls(same_scale, identical, start):
+    assert kv_cache.shape_conclusion(same_scale, identical).startswith(start)
+
+
+def test_shape_and_rerun_wording():
+    assert kv_cache.shape_sentence(True).startswith("Within each precision the cache moves the logits by at most 10 ")
+    assert kv_cache.shape_sentence(False).startswith("In at least one precision")
+    assert kv_cache.rerun_phrase(True) == "bit-identical" and kv_cache.rerun_phrase(False) == "not bit-identical"
+    assert "exactly zero" in kv_cache.rerun_caption(True) and "differed" in kv_cache.rerun_caption(False)
+
+
+@pytest.mark.parametrize("speedup, overhead, start", [
+    (14.0, 0.02, "The gap is fixed per-forward overhead: a fit"),
+    (14.0, 0.0, "The gap is not fixed per-forward overhead"),
+    (300.0, 0.02, "The measured speed-up is at least the FLOP ratio"),
+])
+def test_cost_sentence_cases(speedup, overhead, start):
+    text = kv_cache.cost_sentence(speedup, 200.0, overhead, 2e10)
+    assert text.startswith(start) and "GFLOP/s" in text
+
+
+def test_cost_sentence_numbers():
+    text = kv_cache.cost_sentence(14.0, 200.0, 0.0234, 2.34e10)
+    assert "23 ms of overhead and 23 GFLOP/s" in text
+    assert "4.5 ms of overhead and 3.2 GFLOP/s" in kv_cache.cost_sentence(14.0, 200.0, 0.0045, 3.2e9)
+
+
+def test_time_caption_flat_or_growing():
+    assert kv_cache.time_caption([16, 64, 256], [0.020, 0.021, 0.024]) == (
+        "the cached step stays nearly flat from 16 to 256 tokens (×1.20).")
+    assert kv_cache.time_caption([16, 1024], [0.02, 0.05]) == "the cached step grows 2.5-fold from 16 to 1,024 tokens."
+
+
+def test_hardware_from_the_environment():
+    assert kv_cache.hardware({"gpu": "NVIDIA H100", "cpu_count": 16}) == "one NVIDIA H100 GPU"
+    assert kv_cache.hardware({"gpu": None, "cpu_count": 2, "torch_threads": 1}) == "a CPU with 2 cores (1 torch thread)"
+    assert kv_cache.hardware({"gpu": None, "cpu_count": 8}) == "a CPU with 8 cores"
+
+
+def test_samples_limitation_by_profile():
+    shares = {"float32": {"mean": 0.0, "low": 0.0, "high": 0.3, "n": 9},
+              "bfloat16": {"mean": 0.67, "low": 0.3, "high": 0.9, "n": 6}}
+    quick = kv_cache.samples_limitation("quick", {"float32": 9, "bfloat16": 6}, 16, shares)
+    assert quick.startswith("This quick run decodes 9 float32 and 6 bfloat16 continuations of 16 tokens")
+    assert "spans 60%" in quick and "The full profile" in quick
+    full = kv_cache.samples_limitation("full", {"float32": 24, "bfloat16": 18}, 20, shares)
+    assert full.startswith("This full run") and "The full profile" not in full
+
+
+def test_anchor_sentence_reproduced_or_not():
+    ties = {"float32": {"mean": 0.1, "low": 0.05, "high": 0.2, "n": 100},
+            "bfloat16": {"mean": 0.6, "low": 0.45, "high": 0.7, "n": 57}}
+    one = kv_cache.anchor_sentence({"float32": 1}, 12, ties)
+    assert one.startswith("The like-for-like test shows the mechanism but not the anchor's spread")
+    assert "every one of 12 runs in float32" in one and "80 distinct in 1,000" in one
+    assert one.endswith("Near-ties were more common in bfloat16 than in float32 (the intervals do not overlap).")
+    many = kv_cache.anchor_sentence({"float32": 1, "bfloat16": 3}, 24, ties)
+    assert "reproduces the anchor's effect in kind" in many
+    assert "1 distinct completion in float32 and 3 distinct completions in bfloat16, each over 24 runs" in many
+    swapped = {"float32": ties["bfloat16"], "bfloat16": ties["float32"]}
+    assert "more common in float32" in kv_cache.anchor_sentence({"float32": 1}, 12, swapped)
+    overlapping = {"float32": ties["bfloat16"], "bfloat16": ties["bfloat16"]}
+    assert "not told apart" in kv_cache.anchor_sentence({"float32": 1}, 12, overlapping)
+
+
+@pytest.mark.parametrize("forks, rounding, part", [
+    (0, True, "none of 15 greedy continuations forked;"),
+    (1, True, "1 of 15 greedy continuations forked, at a top-2 gap within rounding"),
+    (4, True, "4 of 15 greedy continuations forked, all at top-2 gaps within rounding"),
+    (4, False, "not all at top-2 gaps within rounding"),
+])
+def test_evidence_reads_as_prose(forks, rounding, part):
+    text = kv_cache.evidence_text(1.4e-15, 3.5e-5, 0.27, forks, 15, rounding, True, True, 4, 1, 12, TIES)
+    assert part in text
+    assert text.startswith("In float64 cached and recomputed logits agree to 1.4e-15 relative (within the "
+                           "tolerance of one part in 1,000,000)")
+    assert "1 distinct completion in 12 runs" in text and "(s)" not in text and "True" not in text
+    assert "58% (95% CI 45% to 70% over steps)" in text
+    other = kv_cache.evidence_text(1e-3, 0.0, 0.27, 0, 15, True, False, False, 4, 3, 12, TIES)
+    assert "beyond the tolerance" in other and "exactly zero and 0.27 logits" in other
+    assert "more than 10 times" in other and "not bit-identical" in other and "3 distinct completions" in other
