@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..lab import ladder, stats, tiny, train
+from ..lab import ladder, numbers, stats, tiny, train
 from ..machinery.rules import Rule, Ruling, always, decide
 
 HEADS = 2
@@ -274,3 +274,147 @@ def smollm_config():
     from ..lab import smollm
 
     return AutoConfig.from_pretrained(smollm.ensure_converted())
+
+
+# --- sentences the page builds from the results ----------------------------------------------------
+
+CAPACITY_EXPOSURES = 1000  # exposures per fact at which Allen-Zhu and Li measure about 2 bits per parameter
+
+
+def steps_value(x: float) -> str:
+    """A chain length in steps: whole numbers as counts ('12'), means to one decimal ('3.7')."""
+    return numbers.count(x) if float(x).is_integer() else f"{x:.1f}"
+
+
+def steps_interval(stat: dict) -> str:
+    """k* over seeds: '12 steps in every seed' when every seed tracked the same, else '3.7 steps (95% CI ...)'."""
+    if stat["low"] == stat["high"]:
+        return f"{steps_value(stat['mean'])} steps in every seed"
+    return numbers.interval(stat, "steps", "seeds")
+
+
+def _signed(x: float, decimals: int, unit: str = "") -> str:
+    return f"{x:+.{decimals}f}{unit}"
+
+
+def signed_steps(stat: dict) -> str:
+    """A paired difference in steps: '+10 steps in every seed', or '+3.7 steps (95% CI +1.2 to +6.1 over seeds)'."""
+    if stat["low"] == stat["high"]:
+        d = 0 if float(stat["mean"]).is_integer() else 1
+        return f"{_signed(stat['mean'], d)} steps in every seed"
+    d = min(1, numbers.decimals_for(stat["high"] - stat["low"]))
+    return (f"{_signed(stat['mean'], d)} steps (95% CI {_signed(stat['low'], d)} to {_signed(stat['high'], d)} "
+            "over seeds)")
+
+
+def signed_share(stat: dict) -> str:
+    """A relative difference as a signed percentage with its interval over seeds."""
+    if stat["low"] == stat["high"]:
+        return f"{_signed(100 * stat['mean'], 0, '%')} in every seed"
+    d = min(1, numbers.decimals_for(100 * (stat["high"] - stat["low"])))
+    return (f"{_signed(100 * stat['mean'], d, '%')} (95% CI {_signed(100 * stat['low'], d, '%')} to "
+            f"{_signed(100 * stat['high'], d, '%')} over seeds, paired by seed)")
+
+
+def storage_problem(shares: dict[str, dict]) -> str | None:
+    """Why the storage runs cannot compare shapes (None when they can, exactly when ``storage_measured``
+    holds): each shape, by label, whose stored share of the table has an interval reaching zero or whose
+    mean fills the table."""
+    problems = []
+    for label, s in shares.items():
+        if s["low"] <= 0:
+            problems.append(f"the {label} shape stored nothing measurable (its 95% interval reaches zero)")
+        elif s["mean"] >= STORAGE_CEILING:
+            problems.append(f"the {label} shape filled {numbers.percent(s['mean'])} of the table")
+    return numbers.listing(problems) if problems else None
+
+
+def storage_sentence(advantage: dict, problem: str | None) -> str:
+    """The storage comparison between the shallow-wide and the deep-narrow shape, as a clause."""
+    if problem:
+        return f"the storage comparison does not count, because {problem}"
+    said = signed_share(advantage)
+    if advantage["low"] < STORAGE_SPREAD and advantage["high"] >= STORAGE_SPREAD and advantage["low"] <= 0:
+        return (f"whether the shallow-wide shape stores more per parameter than the deep-narrow one is undecided "
+                f"({said})")
+    return f"per parameter the shallow-wide shape stores {said} relative to the deep-narrow one"
+
+
+def shapes_sentence(depths: list[int], widths: list[int], k: list[dict]) -> str:
+    """'the transformer shapes of depth 1 (width 72), 2 (width 52) and 4 (width 36) track 3, 3.7 and 4 steps'."""
+    shapes = numbers.listing(f"{d} (width {w})" for d, w in zip(depths, widths))
+    tracked = numbers.listing(steps_value(s["mean"]) for s in k)
+    return f"the transformer shapes of depth {shapes} track {tracked} steps (means over seeds)"
+
+
+def capacity_clause(exposures: float) -> str:
+    """Whether the storage runs measure capacity: Allen-Zhu and Li's 2 bits per parameter needs about
+    CAPACITY_EXPOSURES exposures per fact."""
+    seen = numbers.count(exposures)
+    if exposures >= CAPACITY_EXPOSURES:
+        return (f"with about {seen} exposures per fact these runs reach that, so the numbers approach each shape's "
+                "capacity for such facts")
+    return (f"with about {seen} exposures per fact these runs stop short of that, so the numbers compare how much "
+            "each shape stores in the same training, not capacity")
+
+
+def capacity_comparable(exposures: float) -> str:
+    """The replication table's verdict on comparing our bits per parameter with Allen-Zhu and Li's."""
+    if exposures >= CAPACITY_EXPOSURES:
+        return (f"yes in exposures (at least {numbers.count(CAPACITY_EXPOSURES)}); random facts, not "
+                "biographies")
+    return f"no: fewer exposures than their {numbers.count(CAPACITY_EXPOSURES)}, so not capacity"
+
+
+def capacity_limitation(exposures: float) -> str:
+    """The limitation on storage, in the light of how often each fact was seen."""
+    seen = numbers.count(exposures)
+    if exposures >= CAPACITY_EXPOSURES:
+        return (f"Each fact is seen about {seen} times, as often as in the capacity measurements cited; the "
+                "facts are random three-letter names, so the bits stored say nothing about structured knowledge.")
+    return (f"Each fact is seen about {seen} times, fewer than the {numbers.count(CAPACITY_EXPOSURES)} exposures "
+            "at which capacity was measured, so the storage runs compare shapes in one training budget, not their "
+            "capacity.")
+
+
+def shortcut_clause(best_k: float, length: int, transformer_cost: float) -> str:
+    """What the transformers did with S3's constant-depth shortcut, from the best mean k* of any transformer
+    route, the training length and the FLOPs of the cheapest transformer reaching the target (inf: none)."""
+    if best_k >= length:
+        return ("a transformer here tracked the whole training length in every seed, so this budget was enough "
+                "for one to find a solution that does not run out of depth")
+    if not math.isinf(transformer_cost):
+        return ("a transformer here reached the target chain in every seed, though none tracked the whole training "
+                "length in every seed")
+    return "no transformer here reached the target chain in every seed in this budget"
+
+
+def cost_sentence(transformer_cost: float, recurrent_cost: float, largest: float, target: int) -> str:
+    """The cost of the cheapest route of each kind that tracks ``target`` steps in every seed (inf: none did)."""
+    steps = numbers.plural(target, "step")
+    if math.isinf(recurrent_cost) and math.isinf(transformer_cost):
+        return (f"Neither a GRU nor a transformer tried tracks {steps} in every seed (the transformers tried cost "
+                f"up to {numbers.count(largest)} FLOPs per token).")
+    if math.isinf(recurrent_cost):
+        return (f"No GRU tried tracks {steps} in every seed; the cheapest transformer that does costs "
+                f"{numbers.count(transformer_cost)} FLOPs per token.")
+    gru = f"The cheapest GRU that tracks {steps} in every seed costs {numbers.count(recurrent_cost)} FLOPs per token"
+    if math.isinf(transformer_cost):
+        return f"{gru}; no transformer tried does, up to {numbers.count(largest)}."
+    return (f"{gru}; the cheapest transformer that does costs {numbers.count(transformer_cost)}, "
+            f"{transformer_cost / recurrent_cost:.1f} times as much.")
+
+
+def extra_row(label: str | None, k: dict | None) -> tuple[str, str]:
+    """The replication table's 'ours' and 'comparable?' cells for a route the full profile adds."""
+    if k is None:
+        return "runs in the full profile only", "not in this run (quick profile)"
+    return f"{label} tracks {steps_interval(k)}", "qualitatively: S3 learned from scratch, at toy scale"
+
+
+def feedback_sentence(ran: bool) -> str:
+    """Whether the feedback and looped routes are in this run."""
+    if ran:
+        return ("The full profile adds a two-layer feedback transformer and a looped block at the one-block "
+                "shape's width.")
+    return "The feedback and looped transformers run in the full profile only (see the limitations)."

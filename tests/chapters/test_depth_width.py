@@ -165,3 +165,89 @@ def test_every_c10_outcome_is_reachable(transformer, recurrent, largest, expecte
     assert ruling.verdict == expected
     assert "not testable here" in ruling.reason          # the plateau forecast is always named as untested
     assert set(rules.outcomes(depth_width.C10_RULES)) == {"inconclusive", "refuted", "supported", "nuanced"}
+
+
+# --- the page's sentences -------------------------------------------------------------------------
+
+def stat(mean, low, high):
+    return {"mean": mean, "low": low, "high": high, "n": 3}
+
+
+def test_steps_read_as_counts_when_exact():
+    assert depth_width.steps_interval(stat(12.0, 12.0, 12.0)) == "12 steps in every seed"
+    assert depth_width.steps_interval(stat(3.67, 1.2, 6.1)) == "4 steps (95% CI 1 to 6 over seeds)"
+    assert depth_width.steps_interval(stat(3.67, 3.4, 3.9)) == "3.7 steps (95% CI 3.4 to 3.9 over seeds)"
+    assert depth_width.signed_steps(stat(10.0, 10.0, 10.0)) == "+10 steps in every seed"
+    assert depth_width.signed_steps(stat(3.7, 1.2, 6.2)) == "+4 steps (95% CI +1 to +6 over seeds)"
+    assert depth_width.signed_steps(stat(-0.3, -0.8, 0.2)) == "-0.3 steps (95% CI -0.8 to +0.2 over seeds)"
+
+
+def test_storage_problem_names_each_shape_and_why():
+    shares = {"1x72": stat(0.3, 0.2, 0.4), "4x20": stat(0.01, -0.02, 0.04)}
+    assert depth_width.storage_problem(shares) == ("the 4x20 shape stored nothing measurable (its 95% interval "
+                                                   "reaches zero)")
+    full = {"1x72": stat(0.95, 0.9, 1.0), "4x20": stat(0.3, 0.2, 0.4)}
+    assert depth_width.storage_problem(full) == "the 1x72 shape filled 95% of the table"
+    fine = {"1x72": stat(0.3, 0.2, 0.4), "4x20": stat(0.2, 0.1, 0.3)}
+    assert depth_width.storage_problem(fine) is None
+    for case in (shares, full, fine):   # says a problem exactly when the verdict's test does
+        assert (depth_width.storage_problem(case) is None) == depth_width.storage_measured(list(case.values()))
+
+
+def test_storage_sentence_branches():
+    assert depth_width.storage_sentence(stat(0.1, -0.2, 0.3), "the 4x20 shape filled 95% of the table") == (
+        "the storage comparison does not count, because the 4x20 shape filled 95% of the table")
+    undecided = depth_width.storage_sentence(stat(0.0, -1.0, 1.0), None)
+    assert undecided.startswith("whether the shallow-wide shape stores more per parameter") and "undecided" in undecided
+    assert "-100% to +100%" in undecided
+    decided = depth_width.storage_sentence(stat(0.05, -0.05, 0.15), None)
+    assert decided.startswith("per parameter the shallow-wide shape stores +5") and "undecided" not in decided
+    assert depth_width.storage_sentence(stat(0.4, 0.4, 0.4), None) == (
+        "per parameter the shallow-wide shape stores +40% in every seed relative to the deep-narrow one")
+
+
+def test_shapes_sentence_lists_every_shape():
+    text = depth_width.shapes_sentence([1, 2, 4, 8], [72, 52, 36, 24],
+                                       [stat(3.0, 3.0, 3.0), stat(3.67, 2, 5), stat(4.0, 3, 5), stat(2.0, 1, 3)])
+    assert text == ("the transformer shapes of depth 1 (width 72), 2 (width 52), 4 (width 36) and 8 (width 24) "
+                    "track 3, 3.7, 4 and 2 steps (means over seeds)")
+
+
+@pytest.mark.parametrize("exposures, words", [(125.0, "not capacity"), (1000.0, "approach each shape's capacity")])
+def test_capacity_follows_the_exposures(exposures, words):
+    assert words in depth_width.capacity_clause(exposures)
+    cell = depth_width.capacity_comparable(exposures)
+    assert cell.startswith("no:" if exposures < depth_width.CAPACITY_EXPOSURES else "yes")
+    limitation = depth_width.capacity_limitation(exposures)
+    assert limitation.startswith(f"Each fact is seen about {exposures:,.0f} times")
+    assert ("fewer than" in limitation) == (exposures < depth_width.CAPACITY_EXPOSURES)
+
+
+def test_shortcut_clause_branches():
+    assert "whole training length in every seed" in depth_width.shortcut_clause(12.0, 12, 1e5)
+    assert depth_width.shortcut_clause(8.0, 12, 1e5).startswith("a transformer here reached the target chain")
+    assert depth_width.shortcut_clause(4.0, 12, math.inf) == ("no transformer here reached the target chain in "
+                                                              "every seed in this budget")
+
+
+@pytest.mark.parametrize("transformer, recurrent, expected", [
+    (math.inf, math.inf, "Neither a GRU nor a transformer tried tracks 6 steps in every seed (the transformers "
+                         "tried cost up to 1,000,000 FLOPs per token)."),
+    (2e5, math.inf, "No GRU tried tracks 6 steps in every seed; the cheapest transformer that does costs 200,000 "
+                    "FLOPs per token."),
+    (math.inf, 1e4, "The cheapest GRU that tracks 6 steps in every seed costs 10,000 FLOPs per token; no "
+                    "transformer tried does, up to 1,000,000."),
+    (2e5, 1e4, "The cheapest GRU that tracks 6 steps in every seed costs 10,000 FLOPs per token; the cheapest "
+               "transformer that does costs 200,000, 20.0 times as much."),
+])
+def test_cost_sentence_branches(transformer, recurrent, expected):
+    text = depth_width.cost_sentence(transformer, recurrent, 1e6, 6)
+    assert text == expected and "never" not in text and "inf" not in text
+
+
+def test_extra_row_and_feedback_sentence_follow_the_profile():
+    assert depth_width.extra_row(None, None) == ("runs in the full profile only", "not in this run (quick profile)")
+    ours, comparable = depth_width.extra_row("feedback 2x72", stat(5.0, 3.0, 7.0))
+    assert ours.startswith("feedback 2x72 tracks 5 steps (95% CI ") and comparable.startswith("qualitatively")
+    assert depth_width.feedback_sentence(True).startswith("The full profile adds")
+    assert "full profile only" in depth_width.feedback_sentence(False)
