@@ -16,7 +16,7 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from ..lab import tiny, train
+from ..lab import numbers, tiny, train
 from ..machinery import paths
 from ..machinery.rules import Rule, Ruling, always, decide
 
@@ -331,7 +331,7 @@ def route_models(seed: int, d_model: int, loops: int, depths: tuple[int, ...], d
     """Direct answers from ``depths`` layers and from one block looped ``loops`` times; a scratchpad on one layer."""
     make = lambda depth: tiny.llama(VOCAB, d_model, depth, heads=4, max_len=64, seed=seed).to(device)
     models = {f"depth {d}": make(d) for d in depths}
-    models[f"1 block x {loops} loops"] = tiny.looped(make(1), loops)
+    models[f"1 block × {loops} loops"] = tiny.looped(make(1), loops)
     models["scratchpad, 1 layer"] = make(1)
     return models
 
@@ -452,3 +452,155 @@ C9_RULES = (
 def c9_verdict(census: str, serial: str, evidence: str = "") -> Ruling:
     """C9 (model side) from the census reading across temperatures and the pun world's serial-vs-luck reading."""
     return decide(C9_RULES, dict(census=census, serial=serial), evidence)
+
+
+# --- Prose built from the results (each branch tested) -------------------------------------------------
+
+ANCHOR_SAMPLES = 1008  # Jentzsch & Kersting asked ChatGPT for a joke 1,008 times
+WIDE_HALF_WIDTH = 0.15  # an interval whose half-width exceeds this is called wide in the prose
+
+
+def _share(stat: dict, over: str = "samples") -> str:
+    return numbers.percent_interval(stat, over)
+
+
+def census_row(temperature: float, c: dict, repeated: dict, form: dict, case: str) -> str:
+    """One temperature's census as a clause: distinct jokes, retold share, top-25 share, joke-form share, case."""
+    reading = "is undecided" if case == "undecided" else f"reads as {case}"
+    return (f"at temperature {temperature:g}, {numbers.count(c['distinct'])} distinct jokes in "
+            f"{numbers.plural(c['n'], 'sample')}, {_share(repeated)} retold, "
+            f"{numbers.percent(c['top_groups_share'])} in the 25 largest groups and {_share(form)} in a joke "
+            f"format, so the census at that temperature {reading}")
+
+
+def finished_clause(finished: dict[float, dict]) -> str:
+    """The share of answers that ended by themselves, per temperature."""
+    return numbers.listing([f"{_share(stat)} at temperature {t:g}" for t, stat in finished.items()])
+
+
+def best_route_sentence(route: str, advantage: dict) -> str:
+    """Which serial route does best against luck at equal compute, worded by the sign of its mean advantage."""
+    if round(advantage["mean"], 2) == 0:
+        return f"The serial route that does best against luck at equal compute, {route}, is level with it on average"
+    if advantage["mean"] > 0:
+        return f"The serial route that gains most over luck at equal compute is {route}"
+    return (f"Every serial route does worse than luck at equal compute on average; the one that loses least "
+            f"is {route}")
+
+
+def tokens_phrase(tokens: float) -> str:
+    """'1 token' for a direct answer, '23.4 tokens' for a written one."""
+    if float(tokens).is_integer():
+        return numbers.plural(int(tokens), "token")
+    return f"{tokens:.1f} tokens on average"
+
+
+def samples_phrase(samples: float) -> str:
+    """The number of samples the same FLOPs buy: '4 samples', or '4.33 samples on average' across seeds."""
+    if float(samples).is_integer():
+        return numbers.plural(int(samples), "sample")
+    return f"{numbers.value(samples)} samples on average"
+
+
+def concentration_sentence(top_format_name: str, top_format: dict, largest_group_share: float, repeated: dict,
+                           well_formed: dict) -> str:
+    """Whether formats are more concentrated than jokes (the commonest format's interval against the largest
+    joke group's share), with the retold and joke-form shares."""
+    if top_format["low"] > largest_group_share:
+        lead = "Formats are more concentrated than jokes"
+    elif top_format["high"] < largest_group_share:
+        lead = "Jokes are more concentrated than formats"
+    else:
+        lead = "Formats are about as concentrated as jokes"
+    return (f"{lead}: the commonest format, {top_format_name}, takes {_share(top_format)} of the samples, "
+            f"against {numbers.percent(largest_group_share)} for the largest group of retellings of one joke "
+            f"and {_share(repeated)} for all retold jokes together; {_share(well_formed)} of the samples have "
+            f"any joke form at all, a setup with an answer or a one-liner")
+
+
+def top_groups_caveat(n: int) -> str:
+    """How far the top-25 share is inflated by the sample size: the share the 25 largest groups would hold even
+    if no joke were told twice."""
+    floor = min(TOP_GROUPS, n) / n
+    base = (f"Even if no joke were told twice, the {numbers.count(TOP_GROUPS)} largest groups would hold "
+            f"{numbers.fraction(min(TOP_GROUPS, n), n)} samples ({numbers.percent(floor)})")
+    if n >= ANCHOR_SAMPLES:
+        return (f"{base}: with as many samples as the anchor's {numbers.count(ANCHOR_SAMPLES)}, that floor is small "
+                f"and the top-25 share sets like beside like")
+    return (f"{base}: with {numbers.plural(n, 'sample')} that share is an upper bound on concentration, and only a "
+            f"run with the anchor's {numbers.count(ANCHOR_SAMPLES)} samples sets like beside like")
+
+
+def memorisation_sentence(trained: dict, new: dict, baseline: float) -> str:
+    """What the one-layer model answering at once shows: memorised setups, a learned rule, or neither clearly."""
+    said = (f"the one-layer model answering at once gets {_share(trained, 'seeds')} of its trained setups and "
+            f"{_share(new, 'seeds')} of new ones, against {numbers.percent(baseline)} for the one-setup format")
+    if beats_baseline(new, baseline):
+        return (f"In this run {said}: it has learned some of what a punchline is, not only memorised each setup")
+    if trained["low"] > new["high"]:
+        return (f"In this run {said}: memorising each trained setup came easier to it than learning what a "
+                f"punchline is")
+    return f"In this run {said}: the run does not separate memorising setups from learning what a punchline is"
+
+
+def training_caveat(profile: str, steps: int, seconds: float, n_seeds: int, n_new: int, advantage: dict) -> str:
+    """The pun world's training budget and what it does to the intervals (wide or not, from the advantage's)."""
+    half = (advantage["high"] - advantage["low"]) / 2
+    width = ("so the intervals are wide: serial compute's advantage over luck runs from "
+             if half > WIDE_HALF_WIDTH else "and serial compute's advantage over luck still runs from ")
+    return (f"This run ({profile} profile) trains for {numbers.count(steps)} steps "
+            f"({numbers.count(seconds)} s of training in all) on {numbers.plural(n_seeds, 'world')}, each with only "
+            f"{numbers.count(n_new)} new setups, so a seed's accuracy on new jokes moves in steps of one setup, "
+            f"{width}{numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)}")
+
+
+def grokking_sentence(steps: int) -> str:
+    """Grokking is not tested at this training length; say so with the length."""
+    return (f"Whether much longer training turns memorisation into a rule (grokking) is not tested here: every "
+            f"route trains for {numbers.count(steps)} steps, and the answer may differ from route to route")
+
+
+SERIAL_WORDS = {"wins": "serial compute beats luck clearly", "loses": "serial compute does not beat luck by the margin",
+                "undecided": "whether serial compute beats luck is undecided",
+                "uninformative": "the pun world cannot tell serial compute from luck"}
+
+
+def compute_finding(route: str, advantage: dict, serial: str) -> str:
+    """The compute figure's caption: the advantage at equal FLOPs and what it reads as."""
+    return (f"on new setups, {route} minus best-of-n luck at equal FLOPs is "
+            f"{numbers.value(advantage['mean'], 2)} (95% interval {numbers.value(advantage['low'], 2)} to "
+            f"{numbers.value(advantage['high'], 2)} over seeds), so {SERIAL_WORDS[serial]}")
+
+
+CENSUS_WORDS = {"author": "every temperature shows one of the author's cases",
+                "against": "no temperature shows any of the author's cases",
+                "undecided": "the census is undecided across temperatures"}
+
+
+def c9_evidence(cases: dict[float, str], census: str, serial: str, route: str, advantage: dict, route_new: dict,
+                luck_equal: dict, baseline: float) -> str:
+    """The verdict's evidence in words: the census per temperature and the pun world's serial-vs-luck part."""
+    per_t = numbers.listing([f"{case} at temperature {t:g}" for t, case in cases.items()])
+    if serial == "uninformative":
+        compute = (f"neither serial compute ({route}, {numbers.percent(route_new['mean'])} of new setups) nor luck "
+                   f"at equal FLOPs ({numbers.percent(luck_equal['mean'])}) solved new setups clearly beyond the "
+                   f"one-setup baseline ({numbers.percent(baseline)})")
+    else:
+        compute = (f"on new setups {route} minus luck at equal FLOPs is {numbers.value(advantage['mean'], 2)} "
+                   f"(95% interval {numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)}) "
+                   f"against a margin of {numbers.value(SERIAL_ADVANTAGE, 2)}, so {SERIAL_WORDS[serial]}")
+    return f"the census reads {per_t}, so {CENSUS_WORDS[census]}; {compute}"
+
+
+def sampling_clause(samples: dict[float, int]) -> str:
+    """How many answers at which temperatures: '40 times at each of the temperatures 0.7 and 1', or
+    '1,008 times at temperature 1 and 256 times at each of 0.3 and 0.7'."""
+    by_count: dict[int, list[float]] = {}
+    for t, k in samples.items():
+        by_count.setdefault(k, []).append(t)
+    parts = []
+    for k, ts in sorted(by_count.items(), reverse=True):
+        where = (f"temperature {ts[0]:g}" if len(ts) == 1
+                 else "each of the temperatures " + numbers.listing([f"{t:g}" for t in ts]))
+        parts.append(f"{numbers.plural(k, 'time')} at {where}")
+    return numbers.listing(parts)

@@ -130,7 +130,7 @@ def test_luck_at_equal_compute_uses_the_affordable_number_of_samples():
 
 def test_routes_share_a_width_and_the_looped_block_counts_its_passes():
     models = jokes.route_models(seed=0, d_model=16, loops=3, depths=(1, 2))
-    looped, one = models["1 block x 3 loops"], models["depth 1"]
+    looped, one = models["1 block × 3 loops"], models["depth 1"]
     assert sum(p.numel() for p in looped.parameters()) == sum(p.numel() for p in one.parameters())
     assert jokes.flops_per_answer(looped, 1) > 2.5 * jokes.flops_per_answer(one, 1)
     assert jokes.flops_per_answer(one, 8) > 8 * jokes.flops_per_answer(one, 1)  # longer context per token
@@ -255,3 +255,98 @@ def test_sample_answers_reports_which_answers_ended_by_themselves():
 
     texts, finished = jokes.sample_answers(Model(), Tokenizer(), 3, 1.0, seed=0, batch=2, max_new_tokens=3)
     assert texts == ["9", "9 9 9", "9"] and finished == [True, False, True]
+
+
+# --- prose built from the results: every branch -----------------------------------------------------------
+
+def ci(mean, low, high, n=3):
+    return {"mean": mean, "low": low, "high": high, "n": n}
+
+
+@pytest.mark.parametrize("mean, words", [
+    (0.2, "gains most over luck"), (-0.06, "loses least"), (0.001, "is level with it")])
+def test_best_route_sentence_follows_the_sign_of_the_advantage(mean, words):
+    sentence = jokes.best_route_sentence("scratchpad, 1 layer", ci(mean, mean - 0.1, mean + 0.1))
+    assert words in sentence and "scratchpad, 1 layer" in sentence
+    assert ("gains most" in sentence) == (mean >= 0.005)
+
+
+def test_memorisation_sentence_every_branch():
+    trained = ci(1.0, 1.0, 1.0)
+    learned = jokes.memorisation_sentence(trained, ci(0.6, 0.5, 0.7), baseline=0.2)
+    assert "has learned some of what a punchline is" in learned
+    memorised = jokes.memorisation_sentence(trained, ci(0.1, 0.0, 0.3), baseline=0.2)
+    assert "memorising each trained setup came easier" in memorised
+    neither = jokes.memorisation_sentence(ci(0.5, 0.2, 0.8), ci(0.3, 0.1, 0.5), baseline=0.2)
+    assert "does not separate" in neither
+    assert "100%" in memorised and "True" not in memorised
+
+
+def test_concentration_sentence_compares_formats_with_jokes():
+    rep, form = ci(0.1, 0.05, 0.2, 100), ci(0.6, 0.5, 0.7, 100)
+    fmt = ci(0.3, 0.2, 0.4, 100)
+    assert jokes.concentration_sentence("one-liner", fmt, 0.05, rep, form).startswith("Formats are more concentrated")
+    assert jokes.concentration_sentence("one-liner", fmt, 0.5, rep, form).startswith("Jokes are more concentrated")
+    same = jokes.concentration_sentence("one-liner", fmt, 0.3, rep, form)
+    assert same.startswith("Formats are about as concentrated") and "only" not in same
+    assert "60% (95% CI 50% to 70% over samples) of the samples have any joke form" in same
+
+
+def test_top_groups_caveat_depends_on_the_sample_size():
+    small = jokes.top_groups_caveat(40)
+    assert "25 of 40 samples (62%)" in small and "upper bound" in small and "1,008" in small
+    large = jokes.top_groups_caveat(1008)
+    assert "25 of 1,008 samples (2%)" in large and "like beside like" in large and "upper bound" not in large
+    assert "every one of 10 samples" in jokes.top_groups_caveat(10)
+
+
+def test_training_caveat_calls_wide_intervals_wide_and_names_the_profile():
+    wide = jokes.training_caveat("quick", 400, 130.7, 3, 20, ci(0.03, -0.34, 0.41))
+    assert "quick profile" in wide and "400 steps" in wide and "131 s" in wide and "3 worlds" in wide
+    assert "intervals are wide" in wide and "-0.34 to 0.41" in wide
+    narrow = jokes.training_caveat("full", 1200, 600, 8, 20, ci(0.2, 0.1, 0.3))
+    assert "intervals are wide" not in narrow and "full profile" in narrow and "1,200 steps" in narrow
+
+
+def test_grokking_sentence_says_the_length():
+    assert "not tested here" in jokes.grokking_sentence(3000) and "3,000 steps" in jokes.grokking_sentence(3000)
+
+
+def test_number_phrases_read_as_words():
+    assert jokes.tokens_phrase(1.0) == "1 token"
+    assert jokes.tokens_phrase(23.46) == "23.5 tokens on average"
+    assert jokes.samples_phrase(4.0) == "4 samples"
+    assert jokes.samples_phrase(1.0) == "1 sample"
+    assert jokes.samples_phrase(13 / 3) == "4.33 samples on average"
+
+
+def test_sampling_clause_groups_temperatures_by_count():
+    assert jokes.sampling_clause({0.7: 40, 1.0: 40}) == "40 times at each of the temperatures 0.7 and 1"
+    assert (jokes.sampling_clause({0.3: 128, 0.7: 128, 1.0: 1008})
+            == "1,008 times at temperature 1 and 128 times at each of the temperatures 0.3 and 0.7")
+
+
+def test_census_row_and_finished_clause_read_as_prose():
+    c = {"distinct": 38, "n": 40, "top_groups_share": 0.675}
+    row = jokes.census_row(0.7, c, ci(0.075, 0.026, 0.199, 40), ci(0.65, 0.5, 0.78, 40), "undecided")
+    assert row.startswith("at temperature 0.7, 38 distinct jokes in 40 samples") and "[" not in row
+    assert row.endswith("so the census at that temperature is undecided")
+    assert jokes.census_row(1.0, c, ci(0.9, 0.8, 0.95), ci(0.9, 0.8, 0.95), "memorised jokes").endswith(
+        "reads as memorised jokes")
+    clause = jokes.finished_clause({0.7: ci(0.88, 0.74, 0.95, 40), 1.0: ci(0.82, 0.68, 0.91, 40)})
+    assert clause.startswith("88% (95% CI") and " and " in clause and "at temperature 1" in clause
+
+
+@pytest.mark.parametrize("serial", ["wins", "loses", "undecided", "uninformative"])
+def test_c9_evidence_and_compute_finding_have_no_code_words(serial):
+    adv = ci(0.03, -0.34, 0.41)
+    text = jokes.c9_evidence({0.7: "undecided", 1.0: "memorised jokes"}, "undecided", serial, "depth 2", adv,
+                             ci(0.37, 0.22, 0.51), ci(0.33, 0.0, 0.67), 0.24)
+    caption = jokes.compute_finding("depth 2", adv, serial)
+    for bad in ("reading:", "serial:", "True", "False", "SERIAL_ADVANTAGE", "`", "(s)", "["):
+        assert bad not in text and bad not in caption
+    assert "undecided at temperature 0.7 and memorised jokes at temperature 1" in text
+    assert jokes.SERIAL_WORDS[serial] in caption
+    assert ("solved new setups clearly beyond" in text) == (serial == "uninformative")
+    for reading in ("author", "against", "undecided"):
+        assert jokes.CENSUS_WORDS[reading] in jokes.c9_evidence({1.0: "x"}, reading, serial, "r", adv, adv, adv, 0.2)
