@@ -257,3 +257,69 @@ def test_every_c6_outcome_is_reachable(embedding, later, carried, expected):
     assert information_lost.c6_verdict(embedding, later, carried).verdict == expected
     assert set(rules.outcomes(information_lost.C6_RULES)) == {"not testable here", "supported", "refuted", "nuanced",
                                                             "inconclusive"}
+
+
+def test_fact_table_needs_the_pair_and_scores_only_the_value():
+    ids, targets, vocab = information_lost.fact_table(0, first=4, last=5, values=3)
+    assert ids.shape == (20, 4) and vocab == 4 + 5 + 3 + 1
+    scored = targets != information_lost.IGNORE
+    assert scored[:, 2].all() and scored.sum() == 20
+    assert torch.equal(targets[:, 2], ids[:, 3]) and ids[:, 3].min() >= 9 and ids[:, 3].max() < 12
+    assert len({(int(a), int(b)) for a, b in ids[:, 1:3]}) == 20  # every pair once
+    again, _, _ = information_lost.fact_table(0, first=4, last=5, values=3)
+    other, _, _ = information_lost.fact_table(1, first=4, last=5, values=3)
+    assert torch.equal(ids, again) and not torch.equal(ids, other)
+
+
+def test_ffn_llama_sets_the_hidden_width_directly():
+    model = information_lost.ffn_llama(10, 16, 2, seed=0)
+    assert model.model.layers[0].mlp.gate_proj.weight.shape == (2, 16)
+    assert model.model.layers[0].mlp.down_proj.weight.shape == (16, 2)
+
+
+def test_width_runs_train_and_report():
+    stored = information_lost.storage_run(8, 4, seed=0, steps=2, batch=16)
+    assert 0 <= stored["recalled"] <= 1 and stored["facts"] == information_lost.FACT_FIRST * information_lost.FACT_LAST
+    computed = information_lost.computation_run(8, 4, seed=0, steps=2, length=4)
+    assert len(computed["accuracy"]) == 4 and 0 <= computed["k_star"] <= 4
+
+
+def sweep_rows(recalled: dict, k_star: dict, seeds=(0, 1, 2)):
+    return [{"d_ff": w, "seed": s, "recalled": recalled[w][i], "k_star": k_star[w][i]}
+            for w in recalled for i, s in enumerate(seeds)]
+
+
+def test_sweep_summary_pairs_gains_by_seed():
+    summary = information_lost.sweep_summary(
+        sweep_rows({2: [0.5, 0.6, 0.7], 64: [0.8, 0.9, 1.0]}, {2: [1, 1, 2], 64: [2, 2, 3]}), length=8)
+    assert summary["widths"] == [2, 64]
+    assert summary["storage_gain"]["low"] == summary["storage_gain"]["high"] == pytest.approx(0.3)
+    assert summary["computation_gain"]["mean"] == pytest.approx(1.0)
+    assert summary["recalled"][1]["high"] <= 1.0
+
+
+@pytest.mark.parametrize("narrow, wide, k_narrow, k_wide, expected", [
+    ([0.97, 0.98, 0.99], [1.0, 1.0, 1.0], [1, 1, 1], [1, 1, 1], "not testable here"),
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 1, 1], "supported"),
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [3, 3, 3], "nuanced"),
+    ([0.5, 0.55, 0.6], [0.52, 0.56, 0.6], [1, 1, 1], [3, 3, 4], "refuted"),
+    ([0.5, 0.55, 0.6], [0.5, 0.75, 0.9], [1, 1, 1], [1, 1, 1], "inconclusive"),
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 2, 3], "inconclusive"),
+])
+def test_every_width_outcome_is_reachable(narrow, wide, k_narrow, k_wide, expected):
+    summary = information_lost.sweep_summary(sweep_rows({2: narrow, 128: wide}, {2: k_narrow, 128: k_wide}), length=8)
+    ruling = information_lost.width_verdict(summary)
+    assert ruling.verdict == expected and ruling.rule == rules.digest(information_lost.WIDTH_RULES)
+    assert set(rules.outcomes(information_lost.WIDTH_RULES)) == {"not testable here", "supported", "nuanced",
+                                                               "refuted", "inconclusive"}
+
+
+@pytest.mark.parametrize("narrow, wide, k_narrow, k_wide, says", [
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 1, 1], ("raises the facts", "stays near")),
+    ([0.5, 0.55, 0.6], [0.52, 0.56, 0.6], [1, 1, 1], [3, 3, 3], ("leaves the facts", "lengthens")),
+    ([0.5, 0.55, 0.6], [0.5, 0.75, 0.9], [1, 1, 1], [1, 2, 3], ("too uncertain", "too uncertain")),
+])
+def test_sweep_caption_follows_the_intervals(narrow, wide, k_narrow, k_wide, says):
+    caption = information_lost.sweep_caption(
+        information_lost.sweep_summary(sweep_rows({2: narrow, 128: wide}, {2: k_narrow, 128: k_wide}), length=8))
+    assert all(s in caption for s in says) and caption[0].isupper()
