@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..lab import stats, tasks, tiny, train
+from ..lab import numbers, stats, tasks, tiny, train
 from ..lab.train import IGNORE
 from ..machinery.rules import Rule, Ruling, always, decide
 
@@ -163,6 +163,145 @@ def recall_curve(model, lengths: list[int], seed: int, batch: int = 256) -> dict
 def capacity_items(capacity_bits: float) -> float:
     """The N at which N tokens carry as many bits as ``capacity_bits``."""
     return capacity_bits / BITS_PER_TOKEN
+
+
+# --- prose built from the copying results -----------------------------------------------------------------
+
+AT_LIMIT = 0.05  # a recurrent model within this of Fano's ceiling (its upper end) falls at the state's hard limit
+
+
+def ceiling_gaps(accuracy: dict[str, dict[int, dict]], floats: dict[str, int], solved_bar: float = 0.99) -> list:
+    """Per model and N where a recurrent model falls short (upper end below ``solved_bar``): (model, N, how far
+    its upper end sits below Fano's ceiling for its state)."""
+    return [(key, n, accuracy_ceiling(n, state_bits(floats[key])) - accuracy[key][n]["high"])
+            for key in accuracy for n in accuracy[key] if accuracy[key][n]["high"] < solved_bar]
+
+
+def ceiling_sentence(gaps: list) -> str:
+    """Where the recurrent models fall, against the ceiling their state allows: none short, all far below it,
+    or some at the hard limit itself."""
+    if not gaps:
+        return ("No recurrent model falls short of near-perfect copying at any N tried, so none comes near the "
+                "ceiling its state allows.")
+    closest = min(gaps, key=lambda g: g[2])
+    if closest[2] > AT_LIMIT:
+        return (f"Wherever a recurrent model falls short, its upper end sits at least {numbers.value(closest[2], 2)} "
+                "below the ceiling its state allows: the fall comes before the hard limit, so what a state of floats "
+                "can hold and what training put in it are different numbers, and the curves below show both.")
+    return (f"{closest[0]} at N = {numbers.count(closest[1])} falls to within {numbers.value(max(closest[2], 0), 2)} "
+            "of the ceiling its state allows: there the fall is the state's hard limit, which no training could "
+            "lift.")
+
+
+def probe_phrase(probe: str, solved: list[str]) -> str:
+    """How the page names the recurrent model the verdict reads."""
+    if solved:
+        return f"{probe}, the smallest state that solved one token"
+    return f"{probe}, the largest state (no recurrent model solved one token)"
+
+
+def probe_sentence(probe: str, solved: list[str], models: int) -> str:
+    """Which recurrent models solved their smallest copy, and which one the verdict reads."""
+    opening = (f"{numbers.fraction(len(solved), models).capitalize()} recurrent models solved their smallest copy "
+               "(one token).")
+    if solved:
+        return f"{opening} The verdict reads the smallest state that did, {probe}"
+    return (f"{opening} The verdict reads the largest state, {probe}, and its first rule makes the architecture "
+            "half inconclusive: a fall at large N would be the training budget, not capacity")
+
+
+def capacity_limitation(ratios: dict[str, float], solved: list[str], largest_n: int, gaps: list) -> str:
+    """The limitation on trained against hard capacity, from how far past its state each model that solved one
+    token was pushed at the largest N (``ratios``: bits to remember there over state bits) and from where the
+    models fell against Fano's ceiling (``gaps``, as :func:`ceiling_gaps`)."""
+    pushed = [k for k in solved if ratios[k] > 1]
+    n = numbers.count(largest_n)
+    if not pushed:
+        lead = (f"No recurrent model that solved one token is pushed past {FLOAT_BITS} bits per float within "
+                f"these lengths (N up to {n}): their fall is what this training put in their state, not the "
+                "state's limit, so the architecture half shows a trained fixed state losing what a trained cache "
+                "keeps, not that no training could do better.")
+    else:
+        most = max(pushed, key=ratios.get)
+        lead = (f"{numbers.listing(pushed)} solved one token and {'is' if len(pushed) == 1 else 'are'} pushed past "
+                f"{FLOAT_BITS} bits per float by N = {n} ({most} to {numbers.value(ratios[most], 1)} times what its "
+                "state can hold): there no training could keep the whole string.")
+        rest = [k for k in ratios if k not in pushed]
+        if rest:
+            lead += (f" {numbers.listing(rest)} stay{'s' if len(rest) == 1 else ''} under that line or never solved "
+                     "one token; there a fall is what this training put in the state.")
+    closest = min((g[2] for g in gaps), default=None)
+    if closest is None:
+        tail = ""
+    elif closest > AT_LIMIT:
+        tail = (" Collins et al. found that carefully trained recurrent networks store about one real number per "
+                "hidden unit {cite:p}`collins2017capacity`; ours fall before even the hard ceiling, so better "
+                "training could move their curves.")
+    else:
+        tail = (" Where a model reaches Fano's ceiling the fall is the state's limit, however it is trained "
+                "(Collins et al. {cite:p}`collins2017capacity` on what trained recurrent networks store).")
+    return lead + tail
+
+
+def profile_note(profile: str) -> str:
+    """What the other profile changes, said only on the quick page."""
+    if profile == "full":
+        return ""
+    return (" The full profile trains longer, on longer strings for the recurrent models, with more seeds, state "
+            "sizes and planted-fact prompts.")
+
+
+def replication_comparable(architecture: str) -> str:
+    """The Jelassi et al. row's last cell, from the architecture half's verdict."""
+    rest = "tiny models, RoPE, GRU and LSTM rather than Mamba"
+    if architecture == "supported":
+        return f"in direction; {rest}"
+    if architecture == "refuted":
+        return f"no: our transformer lost tokens it held; {rest}"
+    return f"undecided here (the architecture half is inconclusive); {rest}"
+
+
+def recall_caption(tf_large: dict, largest: int, probe: str, solved: list[str], probe_large: dict, rnn_largest: int,
+                   ratio: float, ceiling: float) -> str:
+    return (f"At N = {numbers.count(largest)} the transformer copies {numbers.percent(tf_large['mean'])} of the "
+            f"tokens; {probe_phrase(probe, solved)}, copies {numbers.percent(probe_large['mean'])} at N = "
+            f"{numbers.count(rnn_largest)}, where the bits to remember are {numbers.value(ratio, 2)} times its "
+            f"state's float32 capacity (Fano ceiling {numbers.percent(ceiling)}).")
+
+
+def retrieval_caption(cells: dict[tuple, dict], without: dict, with_most: dict, most: int, peak_layer: int,
+                      peak_ratio: float) -> str:
+    """The retrieval figure's caption: the spread over cells (or that every cell was perfect), then the layer that
+    looks at the fact most."""
+    means = [c["mean"] for c in cells.values()]
+    if min(means) == 1:
+        spread = (f"Every one of the {numbers.count(len(means))} cells retrieved every planted fact, with or "
+                  f"without {plural_distractors(most)}")
+    else:
+        spread = (f"Exact retrieval ranges from {numbers.percent(min(means))} to {numbers.percent(max(means))} "
+                  f"across cells ({numbers.percent(without['mean'])} without distractors, "
+                  f"{numbers.percent(with_most['mean'])} with {plural_distractors(most)})")
+    return (f"{spread}; layer {peak_layer} looks at the fact most, {numbers.value(peak_ratio, 1)} times a uniform "
+            "share.")
+
+
+def plural_distractors(k: int) -> str:
+    return numbers.plural(k, "distractor")
+
+
+def architecture_evidence(tf_small: dict, smallest: int, tf_large: dict, largest: int, probe: str, rnn_small: dict,
+                          rnn_large: dict, rnn_largest: int, ratio: float) -> str:
+    return (f"the transformer copies {numbers.percent(tf_small['mean'])} at N = {numbers.count(smallest)} and "
+            f"{numbers.percent_interval(tf_large, 'seeds')} at N = {numbers.count(largest)}; {probe} copies "
+            f"{numbers.percent(rnn_small['mean'])} at one token and "
+            f"{numbers.percent_interval(rnn_large, 'evaluation sequences')} at N = {numbers.count(rnn_largest)}, "
+            f"{numbers.value(ratio, 2)} times its state's capacity")
+
+
+def practice_evidence(hard: dict, most: int, worst_cell: tuple, worst: dict) -> str:
+    return (f"with {plural_distractors(most)} SmolLM2 retrieves {numbers.percent_interval(hard, 'prompts')} of "
+            f"{numbers.count(hard['n'])} prompts (its worst single cell, {worst_cell[0]} sentences at depth "
+            f"{worst_cell[2]:g}, {numbers.fraction(round(worst['mean'] * worst['n']), worst['n'])})")
 
 
 # --- the architecture half: "cannot forget" --------------------------------------------------------------

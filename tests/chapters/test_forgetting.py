@@ -186,3 +186,81 @@ def test_every_combined_outcome_is_reachable(architecture, practice, expected):
     assert ruling.verdict == expected
     assert architecture in ruling.reason and practice in ruling.reason
     assert set(rules.outcomes(forgetting.C8_RULES)) == {"supported", "nuanced", "refuted", "inconclusive"}
+
+
+# --- prose built from the results: each branch ----------------------------------------------------------------
+
+def test_ceiling_gaps_and_sentence_branches():
+    acc = {"GRU 2": {1: ci(1.0, 0), 32: ci(0.05)}, "GRU 16": {1: ci(1.0, 0), 32: ci(1.0, 0)}}
+    gaps = forgetting.ceiling_gaps(acc, {"GRU 2": 2, "GRU 16": 16})
+    assert [(k, n) for k, n, _ in gaps] == [("GRU 2", 32)]
+    assert gaps[0][2] == pytest.approx(forgetting.accuracy_ceiling(32, 64) - 0.07)
+    none = forgetting.ceiling_sentence([])
+    assert none.startswith("No recurrent model falls short") and "1.00" not in none
+    far = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 4", 32, 0.4)])
+    assert "at least 0.40 below" in far and "different numbers" in far
+    near = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 2", 128, 0.01)])
+    assert near.startswith("GRU 2 at N = 128 falls to within 0.01") and "hard limit" in near
+    assert "within 0.00" in forgetting.ceiling_sentence([("GRU 2", 128, -0.01)])
+
+
+def test_probe_phrase_and_sentence_say_whether_anything_solved():
+    assert forgetting.probe_phrase("GRU 16", ["GRU 16"]) == "GRU 16, the smallest state that solved one token"
+    assert "no recurrent model solved" in forgetting.probe_phrase("GRU 64", [])
+    some = forgetting.probe_sentence("GRU 16", ["GRU 16", "LSTM 8"], 3)
+    assert some.startswith("2 of 3 recurrent models solved") and "smallest state that did, GRU 16" in some
+    none = forgetting.probe_sentence("GRU 64", [], 3)
+    assert none.startswith("None of 3 recurrent models") and "largest state, GRU 64" in none
+    assert "inconclusive" in none
+
+
+def test_capacity_limitation_branches():
+    ratios = {"GRU 2": 2.5, "GRU 16": 0.3, "LSTM 8": 0.3}
+    none = forgetting.capacity_limitation(ratios, ["GRU 16"], 32, [("GRU 16", 32, 0.4)])
+    assert none.startswith("No recurrent model that solved one token is pushed past 32 bits")
+    assert "ours fall before even the hard ceiling" in none
+    one = forgetting.capacity_limitation(ratios, ["GRU 2", "GRU 16"], 32, [("GRU 2", 32, 0.02)])
+    assert one.startswith("GRU 2 solved one token and is pushed past 32 bits per float by N = 32 (GRU 2 to 2.5")
+    assert "GRU 16 and LSTM 8 stay under that line" in one and "reaches Fano's ceiling" in one
+    both = forgetting.capacity_limitation({"GRU 2": 5.0, "GRU 4": 2.5}, ["GRU 2", "GRU 4"], 64, [])
+    assert both.startswith("GRU 2 and GRU 4 solved one token and are pushed") and "stay" not in both
+    assert "Collins" not in both
+    assert " stays under" in forgetting.capacity_limitation({"GRU 2": 2.0, "GRU 8": 0.5}, ["GRU 2"], 32, [])
+
+
+def test_profile_note_only_on_quick():
+    assert forgetting.profile_note("full") == ""
+    assert "full profile" in forgetting.profile_note("quick")
+
+
+@pytest.mark.parametrize("architecture, start", [
+    ("supported", "in direction"), ("refuted", "no:"), ("inconclusive", "undecided")])
+def test_replication_comparable_follows_the_architecture_verdict(architecture, start):
+    assert forgetting.replication_comparable(architecture).startswith(start)
+
+
+def test_recall_caption():
+    text = forgetting.recall_caption(ci(0.99), 32, "GRU 16", ["GRU 16"], ci(0.09), 32, 0.31, 1.0)
+    assert text == ("At N = 32 the transformer copies 99% of the tokens; GRU 16, the smallest state that solved one "
+                    "token, copies 9% at N = 32, where the bits to remember are 0.31 times its state's float32 "
+                    "capacity (Fano ceiling 100%).")
+
+
+def test_retrieval_caption_branches():
+    perfect = {(8, 0, d): ci(1.0, 0) for d in (0.0, 0.5, 1.0)}
+    text = forgetting.retrieval_caption(perfect, ci(1.0, 0), ci(1.0, 0), 6, 21, 3.09)
+    assert text.startswith("Every one of the 3 cells retrieved every planted fact") and "100% to 100%" not in text
+    assert text.endswith("layer 21 looks at the fact most, 3.1 times a uniform share.")
+    mixed = {**perfect, (8, 6, 0.5): ci(0.67)}
+    text = forgetting.retrieval_caption(mixed, ci(1.0, 0), ci(0.89), 1, 21, 3.09)
+    assert text.startswith("Exact retrieval ranges from 67% to 100% across cells (100% without distractors, 89% "
+                           "with 1 distractor)")
+
+
+def test_evidence_sentences_use_the_books_numbers():
+    arch = forgetting.architecture_evidence(ci(1.0, 0), 8, ci(0.99, 0.04), 32, "GRU 16", ci(1.0, 0), ci(0.09, 0.005),
+                                            32, 0.3096)
+    assert "99% (95% CI" in arch and "over seeds" in arch and "0.31 times" in arch and "[" not in arch
+    practice = forgetting.practice_evidence({"mean": 0.89, "low": 0.75, "high": 0.96, "n": 36}, 6, (8, 6, 0.5),
+                                            {"mean": 4 / 6, "low": 0.3, "high": 0.9, "n": 6})
+    assert "with 6 distractors" in practice and "of 36 prompts" in practice and "4 of 6" in practice
