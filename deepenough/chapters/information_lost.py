@@ -797,3 +797,13 @@ def sweep_caption(summary: dict) -> str:
     else:
         computation = f"while the S3 chain tracked goes from {k0:.1f} to {k1:.1f} steps, too uncertain to call"
     return f"{storage[0].upper()}{storage[1:]}, {computation}."
+
+
+def narrow_storage_sentence(summary: dict, chance: float) -> str:
+    """What the narrowest model's recall says about storage outside the FFN, computed from its interval."""
+    narrow = summary["recalled"][0]
+    if narrow["low"] > chance:
+        return ("Even the narrowest model recalls more than chance (its interval over seeds is above it): the "
+                "attention layer and the embeddings store pairs too, so the FFN's part of the storage is the rise "
+                "with width, not the level.")
+    return "The narrowest model recalls no more than chance: at that width the block stores next to nothing."

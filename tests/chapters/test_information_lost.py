@@ -323,3 +323,12 @@ def test_sweep_caption_follows_the_intervals(narrow, wide, k_narrow, k_wide, say
     caption = information_lost.sweep_caption(
         information_lost.sweep_summary(sweep_rows({2: narrow, 128: wide}, {2: k_narrow, 128: k_wide}), length=8))
     assert all(s in caption for s in says) and caption[0].isupper()
+
+
+def test_narrow_storage_sentence_follows_the_interval():
+    above = information_lost.sweep_summary(sweep_rows({2: [0.5, 0.55, 0.6], 8: [0.9, 0.9, 0.9]},
+                                                      {2: [1, 1, 1], 8: [1, 1, 1]}), length=8)
+    at_chance = information_lost.sweep_summary(sweep_rows({2: [0.1, 0.12, 0.15], 8: [0.9, 0.9, 0.9]},
+                                                          {2: [1, 1, 1], 8: [1, 1, 1]}), length=8)
+    assert "more than chance" in information_lost.narrow_storage_sentence(above, 0.125)
+    assert "no more than chance" in information_lost.narrow_storage_sentence(at_chance, 0.125)
