@@ -289,8 +289,14 @@ def steps_value(x: float) -> str:
 def steps_interval(stat: dict) -> str:
     """k* over seeds: '12 steps in every seed' when every seed tracked the same, else '3.7 steps (95% CI ...)'."""
     if stat["low"] == stat["high"]:
-        return f"{steps_value(stat['mean'])} steps in every seed"
-    return numbers.interval(stat, "steps", "seeds")
+        return f"{plural_steps(steps_value(stat['mean']))} in every seed"
+    text = numbers.interval(stat, "steps", "seeds")
+    return text.replace("1 steps", "1 step", 1) if text.startswith("1 steps") else text
+
+
+def plural_steps(said: str) -> str:
+    """'1 step', '-1 step', '3 steps' for a number already written out."""
+    return f"{said} {'step' if said.lstrip('+-') == '1' else 'steps'}"
 
 
 def _signed(x: float, decimals: int, unit: str = "") -> str:
@@ -301,9 +307,9 @@ def signed_steps(stat: dict) -> str:
     """A paired difference in steps: '+10 steps in every seed', or '+3.7 steps (95% CI +1.2 to +6.1 over seeds)'."""
     if stat["low"] == stat["high"]:
         d = 0 if float(stat["mean"]).is_integer() else 1
-        return f"{_signed(stat['mean'], d)} steps in every seed"
+        return f"{plural_steps(_signed(stat['mean'], d))} in every seed"
     d = min(1, numbers.decimals_for(stat["high"] - stat["low"]))
-    return (f"{_signed(stat['mean'], d)} steps (95% CI {_signed(stat['low'], d)} to {_signed(stat['high'], d)} "
+    return (f"{plural_steps(_signed(stat['mean'], d))} (95% CI {_signed(stat['low'], d)} to {_signed(stat['high'], d)} "
             "over seeds)")
 
 
@@ -320,13 +326,16 @@ def storage_problem(shares: dict[str, dict]) -> str | None:
     """Why the storage runs cannot compare shapes (None when they can, exactly when ``storage_measured``
     holds): each shape, by label, whose stored share of the table has an interval reaching zero or whose
     mean fills the table."""
+    empty = [label for label, s in shares.items() if s["low"] <= 0]
+    full = [f"the {label} shape filled {numbers.percent(s['mean'])} of the table" for label, s in shares.items()
+            if s["low"] > 0 and s["mean"] >= STORAGE_CEILING]
     problems = []
-    for label, s in shares.items():
-        if s["low"] <= 0:
-            problems.append(f"the {label} shape stored nothing measurable (its 95% interval reaches zero)")
-        elif s["mean"] >= STORAGE_CEILING:
-            problems.append(f"the {label} shape filled {numbers.percent(s['mean'])} of the table")
-    return numbers.listing(problems) if problems else None
+    if len(empty) == 1:
+        problems.append(f"the {empty[0]} shape stored nothing measurable (its 95% interval reaches zero)")
+    elif empty:
+        problems.append(f"the {numbers.listing(empty)} shapes stored nothing measurable (their 95% intervals "
+                        "reach zero)")
+    return numbers.listing(problems + full) if problems + full else None
 
 
 def storage_sentence(advantage: dict, problem: str | None) -> str:
@@ -335,8 +344,8 @@ def storage_sentence(advantage: dict, problem: str | None) -> str:
         return f"the storage comparison does not count, because {problem}"
     said = signed_share(advantage)
     if advantage["low"] < STORAGE_SPREAD and advantage["high"] >= STORAGE_SPREAD and advantage["low"] <= 0:
-        return (f"whether the shallow-wide shape stores more per parameter than the deep-narrow one is undecided "
-                f"({said})")
+        return (f"whether the shallow-wide shape stores more per parameter than the deep-narrow one is undecided: "
+                f"the difference is {said}")
     return f"per parameter the shallow-wide shape stores {said} relative to the deep-narrow one"
 
 

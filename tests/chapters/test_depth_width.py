@@ -251,3 +251,17 @@ def test_extra_row_and_feedback_sentence_follow_the_profile():
     assert ours.startswith("feedback 2x72 tracks 5 steps (95% CI ") and comparable.startswith("qualitatively")
     assert depth_width.feedback_sentence(True).startswith("The full profile adds")
     assert "full profile only" in depth_width.feedback_sentence(False)
+
+
+def test_storage_problem_groups_the_shapes_that_stored_nothing():
+    shares = {"1x40": stat(0.01, -0.01, 0.03), "2x28": stat(0.01, -0.02, 0.04), "4x20": stat(0.95, 0.9, 1.0)}
+    assert depth_width.storage_problem(shares) == ("the 1x40 and 2x28 shapes stored nothing measurable (their 95% "
+                                                   "intervals reach zero) and the 4x20 shape filled 95% of the table")
+    assert not depth_width.storage_measured(list(shares.values()))
+
+
+def test_one_step_is_singular():
+    assert depth_width.steps_interval(stat(1.0, 1.0, 1.0)) == "1 step in every seed"
+    assert depth_width.steps_interval(stat(1.0, 0.2, 3.9)) == "1 step (95% CI 0 to 4 over seeds)"
+    assert depth_width.signed_steps(stat(-1.0, -2.4, 0.4)) == "-1 step (95% CI -2 to +0 over seeds)"
+    assert depth_width.signed_steps(stat(11.0, 11.0, 11.0)) == "+11 steps in every seed"
