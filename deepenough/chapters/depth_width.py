@@ -219,8 +219,7 @@ C7_RULES = (
     Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but the storage runs "
          "stored nothing measurable, filled the table, or left the wide shape's advantage undecided (an interval "
          f"that neither shows it above zero and at least {STORAGE_SPREAD:.0%} nor rules {STORAGE_SPREAD:.0%} out); "
-         "a table sized to the models and more exposures (full profile) "
-         "would decide", always),
+         "a table sized to the models and more exposures would decide", always),
 )
 
 
@@ -237,7 +236,7 @@ PLATEAU_UNTESTABLE = ("whether LLMs will plateau against other architectures is 
 
 C10_RULES = (
     Rule("inconclusive", "no recurrent model reached the target chain in every seed, so there is no cheap route "
-         "to compare with; longer training (full profile) would decide; " + PLATEAU_UNTESTABLE,
+         "to compare with; longer training would decide; " + PLATEAU_UNTESTABLE,
          lambda v: math.isinf(v["recurrent"])),
     Rule("refuted", "a transformer reached the target chain at no more FLOPs per token than the recurrent "
          "network; " + PLATEAU_UNTESTABLE, lambda v: v["transformer"] <= v["recurrent"]),
