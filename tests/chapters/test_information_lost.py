@@ -291,17 +291,20 @@ def sweep_rows(recalled: dict, k_star: dict, seeds=(0, 1, 2)):
 
 def test_sweep_summary_pairs_gains_by_seed():
     summary = information_lost.sweep_summary(
-        sweep_rows({2: [0.5, 0.6, 0.7], 64: [0.8, 0.9, 1.0]}, {2: [1, 1, 2], 64: [2, 2, 3]}), length=8)
+        sweep_rows({2: [0.5, 0.6, 0.7], 64: [0.8, 0.9, 1.0]}, {2: [1, 1, 2], 64: [2, 4, 3]}), length=8)
     assert summary["widths"] == [2, 64]
     assert summary["storage_gain"]["low"] == summary["storage_gain"]["high"] == pytest.approx(0.3)
+    # serial steps are k* beyond the first product: 0, 0, 0 at the narrow width, 0, 2, 1 at the wide one
     assert summary["computation_gain"]["mean"] == pytest.approx(1.0)
+    assert summary["serial"][0]["mean"] == 0 and summary["k_star"][0]["mean"] == pytest.approx(4 / 3)
     assert summary["recalled"][1]["high"] <= 1.0
 
 
 @pytest.mark.parametrize("narrow, wide, k_narrow, k_wide, expected", [
     ([0.97, 0.98, 0.99], [1.0, 1.0, 1.0], [1, 1, 1], [1, 1, 1], "not testable here"),
     ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 1, 1], "supported"),
-    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [3, 3, 3], "nuanced"),
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [2, 2, 2], "supported"),  # the first product is storage
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [4, 4, 4], "nuanced"),
     ([0.5, 0.55, 0.6], [0.52, 0.56, 0.6], [1, 1, 1], [3, 3, 4], "refuted"),
     ([0.5, 0.55, 0.6], [0.5, 0.75, 0.9], [1, 1, 1], [1, 1, 1], "inconclusive"),
     ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 2, 3], "inconclusive"),
@@ -315,8 +318,8 @@ def test_every_width_outcome_is_reachable(narrow, wide, k_narrow, k_wide, expect
 
 
 @pytest.mark.parametrize("narrow, wide, k_narrow, k_wide, says", [
-    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 1, 1], ("raises the facts", "stays near")),
-    ([0.5, 0.55, 0.6], [0.52, 0.56, 0.6], [1, 1, 1], [3, 3, 3], ("leaves the facts", "lengthens")),
+    ([0.5, 0.55, 0.6], [0.9, 0.95, 0.97], [1, 1, 1], [1, 1, 1], ("raises the facts", "stay near")),
+    ([0.5, 0.55, 0.6], [0.52, 0.56, 0.6], [1, 1, 1], [3, 3, 3], ("leaves the facts", "raises the serial")),
     ([0.5, 0.55, 0.6], [0.5, 0.75, 0.9], [1, 1, 1], [1, 2, 3], ("too uncertain", "too uncertain")),
 ])
 def test_sweep_caption_follows_the_intervals(narrow, wide, k_narrow, k_wide, says):
