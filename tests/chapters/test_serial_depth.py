@@ -41,8 +41,9 @@ def test_minimal_depth_needs_every_seed():
 
 def resolve(question: str) -> int:
     """An oracle that follows the bindings of a hop question by hand."""
-    bindings = dict(re.findall(r"(\w)=(\w)", question.split(".")[0]))
-    name = question.split(". ")[-1].rstrip("?")
+    statements, asked = question.removeprefix("Let ").rsplit(". Then ", 1)
+    bindings = dict(re.findall(r"(\w) = (\w)", statements))
+    name = asked.removesuffix(" = ")
     while not name.isdigit():
         name = bindings[name]
     return int(name)
@@ -55,17 +56,26 @@ def test_hop_questions_have_the_answer_their_bindings_give(hops):
         question, answer, candidates = serial_depth.hop_prompt(hops, rng)
         assert resolve(question) == answer and answer in candidates
         assert len(set(candidates)) == serial_depth.HOP_CHAINS
-        assert question.count("=") == serial_depth.HOP_CHAINS * (hops + 1)
+        assert question.count(" = ") == serial_depth.HOP_CHAINS * (hops + 1) + 1
+        assert question.endswith(" = ") and "=" not in question.replace(" = ", "")
 
 
 def test_hop_text_gives_worked_examples_then_the_question():
     text, answer, _ = serial_depth.hop_text(2, random.Random(0))
     lines = text.split("\n")
-    assert len(lines) == serial_depth.HOP_SHOTS + 1 and text.endswith("? ")
+    assert len(lines) == serial_depth.HOP_SHOTS + 1 and text.endswith(" = ")
     for line in lines[:-1]:
-        question, given = line.rsplit(" ", 1)
+        question, given = line[:-1], line[-1]
         assert resolve(question) == int(given)
-    assert resolve(lines[-1].strip()) == answer
+    assert resolve(lines[-1]) == answer
+
+
+def test_a_variable_is_the_same_token_where_defined_and_where_used():
+    """The format's point: with a space before every name, `` b`` in ``c = b`` is the token of ``b = 7``."""
+    question, _, _ = serial_depth.hop_prompt(2, random.Random(1))
+    words = re.findall(r"[ (]?\w+", question)
+    names = [w for w in words if w.strip().isalpha() and len(w.strip()) == 1]
+    assert all(w.startswith(" ") for w in names)
 
 
 def test_settle_layer_is_where_the_answer_stays_on_top():
@@ -84,10 +94,26 @@ def test_hop_summary_measures_a_slope_only_over_hops_above_chance():
     assert np.isnan(serial_depth.hop_summary([i for i in items if i["hops"] == 2], 0.5)["slope"]["mean"])
 
 
+def hop_result(above, low, high):
+    return {"above": above, "slope": {"mean": (low + high) / 2, "low": low, "high": high}}
+
+
+@pytest.mark.parametrize("hop, expected", [
+    (hop_result([0], float("nan"), float("nan")), "not testable here"),
+    (hop_result([], float("nan"), float("nan")), "not testable here"),
+    (hop_result([0, 1, 2], 0.4, 1.6), "supported"),
+    (hop_result([0, 1, 2], -0.3, 0.3), "refuted"),
+    (hop_result([0, 1], -0.5, 1.5), "inconclusive"),
+    (hop_result([0, 1], float("nan"), float("nan")), "inconclusive"),
+])
+def test_every_hop_outcome_is_reachable(hop, expected):
+    ruling = serial_depth.hop_verdict(hop, evidence="measured")
+    assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.HOP_RULES)
+    assert set(rules.outcomes(serial_depth.HOP_RULES)) == {"not testable here", "supported", "refuted", "inconclusive"}
+
+
 BASE = dict(length=12, gru_k=[12, 12, 12], k_by_depth={1: [3, 3, 2], 2: [4, 5, 4], 4: [8, 7, 8]},
-            growth={"mean": 1.5, "low": 1.0, "high": 2.0}, cot_k=[5, 4, 6],
-            hop_slope={"mean": 1.0, "low": 0.5, "high": 1.5})
-NAN = {"mean": float("nan"), "low": float("nan"), "high": float("nan")}
+            growth={"mean": 1.5, "low": 1.0, "high": 2.0}, cot_k=[5, 4, 6], hop_part="supported")
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -96,13 +122,20 @@ NAN = {"mean": float("nan"), "low": float("nan"), "high": float("nan")}
     ({"growth": {"mean": 0.4, "low": -0.3, "high": 1.1}}, "inconclusive"),
     ({"cot_k": [12, 12, 12]}, "nuanced"),
     ({}, "supported"),
-    ({"hop_slope": NAN}, "nuanced"),
+    ({"hop_part": "not testable here"}, "nuanced"),
+    ({"hop_part": "inconclusive"}, "nuanced"),
+    ({"hop_part": "refuted"}, "nuanced"),
     ({"growth": {"mean": 0.0, "low": -0.2, "high": 0.2}, "cot_k": [12, 12, 12]}, "nuanced"),
 ])
 def test_every_c5_outcome_is_reachable(change, expected):
     ruling = serial_depth.c5_verdict(**{**BASE, **change}, evidence="measured")
     assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.C5_RULES)
     assert set(rules.outcomes(serial_depth.C5_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+
+
+def test_a_hop_part_short_of_supported_names_the_pretrained_model():
+    ruling = serial_depth.c5_verdict(**{**BASE, "hop_part": "not testable here"})
+    assert ruling.verdict == "nuanced" and "hop-depth part is not supported" in ruling.reason
 
 
 def test_flat_growth_names_the_one_step_per_layer_limit():
