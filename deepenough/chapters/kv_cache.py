@@ -415,7 +415,7 @@ def samples_limitation(profile: str, runs: dict[str, int], new_tokens: int, shar
     width = widest["high"] - widest["low"]
     decoded = listing([f"{numbers.count(n)} {name}" for name, n in runs.items()])
     head = (f"This {profile} run decodes {decoded} continuations of {numbers.plural(new_tokens, 'token')}, so "
-            f"the widest fork-share interval spans {numbers.percent(width)}")
+            f"the widest fork-share interval is {numbers.count(100 * width)} percentage points wide")
     tail = ("; forks become more likely the longer the continuation, since each step is another chance of a "
             "near-tie.")
     if profile == "quick":

@@ -264,7 +264,7 @@ def test_samples_limitation_by_profile():
               "bfloat16": {"mean": 0.67, "low": 0.3, "high": 0.9, "n": 6}}
     quick = kv_cache.samples_limitation("quick", {"float32": 9, "bfloat16": 6}, 16, shares)
     assert quick.startswith("This quick run decodes 9 float32 and 6 bfloat16 continuations of 16 tokens")
-    assert "spans 60%" in quick and "The full profile" in quick
+    assert "is 60 percentage points wide" in quick and "The full profile" in quick
     full = kv_cache.samples_limitation("full", {"float32": 24, "bfloat16": 18}, 20, shares)
     assert full.startswith("This full run") and "The full profile" not in full
 
