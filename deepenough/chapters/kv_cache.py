@@ -311,9 +311,9 @@ def logit_size(x: float) -> str:
 
 
 def forked_phrase(forks: int, runs: int, share: dict, precision: str) -> str:
-    """'none of 9 float32 continuations forked (0%, 95% CI 0% to 30% over continuations)'."""
-    return (f"{numbers.fraction(forks, runs)} {precision} continuations forked "
-            f"({numbers.percent_interval(share, 'continuations')})")
+    """'none of 9 float32 continuations forked, 0% (95% CI 0% to 30% over continuations)'."""
+    return (f"{numbers.fraction(forks, runs)} {precision} continuations forked, "
+            f"{numbers.percent_interval(share, 'continuations')}")
 
 
 def exact_sentence(theory_worst: float) -> str:

@@ -193,7 +193,7 @@ def test_logit_size_says_exact_zero():
 def test_forked_phrase_counts_in_words():
     share = {"mean": 0.0, "low": 0.0, "high": 0.3, "n": 9}
     text = kv_cache.forked_phrase(0, 9, share, "float32")
-    assert text.startswith("none of 9 float32 continuations forked (0% (95% CI 0% to 30%")
+    assert text.startswith("none of 9 float32 continuations forked, 0% (95% CI 0% to 30%")
     assert kv_cache.forked_phrase(4, 6, {"mean": 2 / 3, "low": 0.3, "high": 0.9, "n": 6}, "bfloat16").startswith(
         "4 of 6 bfloat16")
 
