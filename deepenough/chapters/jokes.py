@@ -546,11 +546,11 @@ def memorisation_sentence(trained: dict, new: dict, baseline: float) -> str:
 def training_caveat(profile: str, steps: int, seconds: float, n_seeds: int, n_new: int, advantage: dict) -> str:
     """The pun world's training budget and what it does to the intervals (wide or not, from the advantage's)."""
     half = (advantage["high"] - advantage["low"]) / 2
-    width = ("so the intervals are wide: serial compute's advantage over luck runs from "
-             if half > WIDE_HALF_WIDTH else "and serial compute's advantage over luck still runs from ")
+    width = ("the intervals are wide: serial compute's advantage over luck runs from "
+             if half > WIDE_HALF_WIDTH else "serial compute's advantage over luck runs from ")
     return (f"This run ({profile} profile) trains for {numbers.count(steps)} steps "
             f"({numbers.count(seconds)} s of training in all) on {numbers.plural(n_seeds, 'world')}, each with only "
-            f"{numbers.count(n_new)} new setups, so a seed's accuracy on new jokes moves in steps of one setup, "
+            f"{numbers.count(n_new)} new setups, so a seed's accuracy on new jokes moves in steps of one setup; "
             f"{width}{numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)}")
 
 
