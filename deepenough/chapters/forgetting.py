@@ -200,14 +200,15 @@ def probe_phrase(probe: str, solved: list[str]) -> str:
     return f"{probe}, the largest state (no recurrent model solved one token)"
 
 
-def probe_sentence(probe: str, solved: list[str], models: int) -> str:
-    """Which recurrent models solved their smallest copy, and which one the verdict reads."""
+def probe_sentence(probe: str, solved: list[str], models: int, floats: int) -> str:
+    """Which recurrent models solved their smallest copy, and which one the verdict reads (with its state)."""
     opening = (f"{numbers.fraction(len(solved), models).capitalize()} recurrent models solved their smallest copy "
                "(one token).")
+    state = f"({numbers.plural(floats, 'float')}, at most {numbers.count(state_bits(floats))} bits)"
     if solved:
-        return f"{opening} The verdict reads the smallest state that did, {probe}"
-    return (f"{opening} The verdict reads the largest state, {probe}, and its first rule makes the architecture "
-            "half inconclusive: a fall at large N would be the training budget, not capacity")
+        return f"{opening} The verdict reads the smallest state that did, {probe} {state}."
+    return (f"{opening} The verdict reads the largest state, {probe} {state}, and its first rule makes the "
+            "architecture half inconclusive: a fall at large N would be the training budget, not capacity.")
 
 
 def capacity_limitation(ratios: dict[str, float], solved: list[str], largest_n: int, gaps: list) -> str:

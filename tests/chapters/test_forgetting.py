@@ -207,10 +207,11 @@ def test_ceiling_gaps_and_sentence_branches():
 def test_probe_phrase_and_sentence_say_whether_anything_solved():
     assert forgetting.probe_phrase("GRU 16", ["GRU 16"]) == "GRU 16, the smallest state that solved one token"
     assert "no recurrent model solved" in forgetting.probe_phrase("GRU 64", [])
-    some = forgetting.probe_sentence("GRU 16", ["GRU 16", "LSTM 8"], 3)
-    assert some.startswith("2 of 3 recurrent models solved") and "smallest state that did, GRU 16" in some
-    none = forgetting.probe_sentence("GRU 64", [], 3)
-    assert none.startswith("None of 3 recurrent models") and "largest state, GRU 64" in none
+    some = forgetting.probe_sentence("GRU 16", ["GRU 16", "LSTM 8"], 3, 16)
+    assert some.startswith("2 of 3 recurrent models solved")
+    assert some.endswith("smallest state that did, GRU 16 (16 floats, at most 512 bits).")
+    none = forgetting.probe_sentence("GRU 64", [], 3, 64)
+    assert none.startswith("None of 3 recurrent models") and "largest state, GRU 64 (64 floats, at most 2,048" in none
     assert "inconclusive" in none
 
 
