@@ -94,6 +94,14 @@ def test_hop_summary_measures_a_slope_only_over_hops_above_chance():
     assert np.isnan(serial_depth.hop_summary([i for i in items if i["hops"] == 2], 0.5)["slope"]["mean"])
 
 
+def test_hop_counts_above_chance_stop_at_the_first_failure():
+    """A pass at two hops after a failure at one is noise around chance, as for k*."""
+    good, chance_level = [True] * 18 + [False] * 2, [True] * 10 + [False] * 10
+    items = [{"hops": h, "correct": ok, "settle": 5 if ok else None}
+             for h, answers in ((0, good), (1, chance_level), (2, good)) for ok in answers]
+    assert serial_depth.hop_summary(items, chance=0.5)["above"] == [0]
+
+
 def hop_result(above, low, high):
     return {"above": above, "slope": {"mean": (low + high) / 2, "low": low, "high": high}}
 
@@ -113,7 +121,7 @@ def test_every_hop_outcome_is_reachable(hop, expected):
 
 
 BASE = dict(length=12, gru_k=[12, 12, 12], k_by_depth={1: [3, 3, 2], 2: [4, 5, 4], 4: [8, 7, 8]},
-            growth={"mean": 1.5, "low": 1.0, "high": 2.0}, cot_k=[5, 4, 6], hop_part="supported")
+            growth={"mean": 1.5, "low": 1.4, "high": 1.6}, cot_k=[5, 4, 6], hop_part="supported")
 
 
 @pytest.mark.parametrize("change, expected", [
@@ -125,12 +133,26 @@ BASE = dict(length=12, gru_k=[12, 12, 12], k_by_depth={1: [3, 3, 2], 2: [4, 5, 4
     ({"hop_part": "not testable here"}, "nuanced"),
     ({"hop_part": "inconclusive"}, "nuanced"),
     ({"hop_part": "refuted"}, "nuanced"),
-    ({"growth": {"mean": 0.0, "low": -0.2, "high": 0.2}, "cot_k": [12, 12, 12]}, "nuanced"),
+    ({"growth": {"mean": 0.2, "low": 0.1, "high": 0.3}, "cot_k": [12, 12, 12]}, "nuanced"),
+    ({"growth": {"mean": 0.0, "low": -0.1, "high": 0.1}, "cot_k": [12, 12, 12]}, "nuanced"),
 ])
 def test_every_c5_outcome_is_reachable(change, expected):
     ruling = serial_depth.c5_verdict(**{**BASE, **change}, evidence="measured")
     assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.C5_RULES)
     assert set(rules.outcomes(serial_depth.C5_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+
+
+@pytest.mark.parametrize("low, high", [(0.09, 0.53), (-0.12, 0.50), (-0.31, 0.40)])
+def test_a_slope_interval_wider_than_the_precision_is_inconclusive(low, high):
+    """The three quick stability seeds' intervals: each crossed a threshold the others did not."""
+    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": (low + high) / 2, "low": low, "high": high}})
+    assert ruling.verdict == "inconclusive" and "wider than" in ruling.reason
+
+
+def test_an_unmeasurable_slope_is_inconclusive():
+    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": float("nan"), "low": float("nan"),
+                                                           "high": float("nan")}})
+    assert ruling.verdict == "inconclusive"
 
 
 def test_a_hop_part_short_of_supported_names_the_pretrained_model():
