@@ -236,11 +236,11 @@ def capacity_limitation(ratios: dict[str, float], solved: list[str], largest_n: 
         tail = ""
     elif closest > AT_LIMIT:
         tail = (" Collins et al. found that carefully trained recurrent networks store about one real number per "
-                "hidden unit {cite:p}`collins2017capacity`; ours fall before even the hard ceiling, so better "
+                "hidden unit; ours fall before even the hard ceiling, so better "
                 "training could move their curves.")
     else:
         tail = (" Where a model reaches Fano's ceiling the fall is the state's limit, however it is trained "
-                "(Collins et al. {cite:p}`collins2017capacity` on what trained recurrent networks store).")
+                "(Collins et al. measured what trained recurrent networks store).")
     return lead + tail
 
 
