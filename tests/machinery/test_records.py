@@ -96,3 +96,14 @@ def test_the_published_records_are_valid_small_and_their_state_is_reported():
             assert records.check(record) == [], name
             assert records.folder_bytes(records.record_dir(name)) <= records.MAX_RECORD_BYTES
             assert json.loads((records.record_dir(name) / "results.json").read_text())["chapter"] == name
+
+
+def test_the_published_records_are_not_ignored_by_git(tmp_path):
+    """A record git ignores exists on the machine that made it and nowhere else (a clean checkout lacks it)."""
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    (tmp_path / ".gitignore").write_text((paths.ROOT / ".gitignore").read_text())
+    files = [str(p.relative_to(paths.ROOT)) for p in sorted(paths.RECORDS.rglob("*")) if p.is_file()]
+    assert files
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=tmp_path,
+                             capture_output=True, text=True).stdout.split()
+    assert ignored == []
