@@ -16,7 +16,7 @@ from itertools import combinations
 import numpy as np
 import torch
 
-from ..lab import numbers, tiny, train
+from ..lab import numbers, stats, tiny, train
 from ..machinery import paths
 from ..machinery.rules import Rule, Ruling, always, decide
 
@@ -112,6 +112,17 @@ def grouping_check(pairs: list[tuple[str, str, bool]], threshold: float, linkage
     predicted, actual = sum(together), sum(same for _, _, same in pairs)
     return {"precision": tp / predicted if predicted else 1.0, "recall": tp / actual if actual else 1.0,
             "tp": tp, "predicted": predicted, "actual": actual}
+
+
+def grouping_clause(check: dict) -> str:
+    """'precision 90% (95% CI …) and recall 80% (95% CI …)', Wilson intervals over the pairs each counts."""
+    if check["predicted"]:
+        precision = numbers.percent_interval(stats.proportion_ci(check["tp"], check["predicted"]),
+                                             "the pairs it put together")
+    else:
+        precision = "undefined (it put no pair together)"
+    recall = numbers.percent_interval(stats.proportion_ci(check["tp"], check["actual"]), "the same-joke pairs")
+    return f"precision {precision} and recall {recall}"
 
 
 def known_jokes() -> dict[str, list[str]]:
@@ -358,6 +369,18 @@ def best_of_n(p_correct: torch.Tensor, n: int) -> float:
     return (1 - (1 - p_correct) ** n).mean().item()
 
 
+JUDGE_ERROR = 0.1  # an error-prone judge: wrong one time in ten, whether the sample is right or wrong
+
+
+def best_of_n_judged(p_correct: torch.Tensor, n: int, error: float = JUDGE_ERROR) -> float:
+    """Expected success of up to n samples read by a judge that rejects a right word, and accepts a wrong
+    one, with probability ``error``: the first accepted sample is the answer, and none accepted is a miss."""
+    accept_right = p_correct * (1 - error)
+    reject = p_correct * error + (1 - p_correct) * (1 - error)
+    tries = torch.where(reject < 1, (1 - reject ** n) / (1 - reject).clamp_min(1e-12), torch.full_like(reject, n))
+    return (accept_right * tries).mean().item()
+
+
 def affordable_samples(route: dict, shallow: dict) -> int:
     """The largest number of shallow samples whose FLOPs do not exceed the route's (at least one)."""
     return max(1, int(route["flops"] // shallow["flops"]))
@@ -366,6 +389,11 @@ def affordable_samples(route: dict, shallow: dict) -> int:
 def luck_at_equal_compute(route: dict, shallow: dict) -> float:
     """Best-of-n success of the shallow model with as many samples as the route's FLOPs buy."""
     return best_of_n(shallow["p_correct"], affordable_samples(route, shallow))
+
+
+def judged_luck_at_equal_compute(route: dict, shallow: dict, error: float = JUDGE_ERROR) -> float:
+    """The same number of samples as ``luck_at_equal_compute``, read by the error-prone judge."""
+    return best_of_n_judged(shallow["p_correct"], affordable_samples(route, shallow), error)
 
 
 # --- Verdict ------------------------------------------------------------------------------------------

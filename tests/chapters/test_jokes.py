@@ -120,6 +120,22 @@ def test_best_of_n_is_exact_and_monotone():
     assert jokes.best_of_n(p, 8) > jokes.best_of_n(p, 4)
 
 
+def test_the_judged_best_of_n_matches_a_simulated_judge_with_its_measured_error_rate():
+    p, n, error = torch.tensor([0.05, 0.3, 0.8]), 6, 0.1
+    assert jokes.best_of_n_judged(p, n, 0.0) == pytest.approx(jokes.best_of_n(p, n))
+    gen = torch.Generator().manual_seed(0)
+    trials = 200_000
+    right = torch.rand(trials, 3, n, generator=gen) < p[:, None]
+    wrong_call = torch.rand(trials, 3, n, generator=gen) < error
+    accepted = right ^ wrong_call                       # the judge flips its call with probability `error`
+    assert wrong_call.float().mean().item() == pytest.approx(error, abs=0.002)  # the judge's error rate
+    first = accepted.float().argmax(-1, keepdim=True)   # the first accepted sample is the answer
+    success = accepted.any(-1) & right.gather(-1, first).squeeze(-1)
+    assert success.float().mean().item() == pytest.approx(jokes.best_of_n_judged(p, n, error), abs=0.003)
+    assert jokes.best_of_n_judged(p, n, error) < jokes.best_of_n(p, n)  # an error-prone judge makes luck weaker
+    assert jokes.best_of_n_judged(torch.tensor([0.0]), 4, 0.0) == 0.0
+
+
 def test_luck_at_equal_compute_uses_the_affordable_number_of_samples():
     shallow = {"flops": 100.0, "p_correct": torch.tensor([0.5])}
     assert jokes.luck_at_equal_compute({"flops": 399.0}, shallow) == pytest.approx(1 - 0.5 ** 3)
@@ -212,6 +228,13 @@ def test_grouping_check_counts_precision_and_recall_on_labelled_pairs():
     assert check["precision"] == check["tp"] / check["predicted"]
     chained = jokes.grouping_check(pairs, 0.6, "single")
     assert chained["precision"] < 1.0  # single linkage joins the tomato joke to the math joke
+
+
+def test_grouping_clause_gives_intervals_over_the_pairs_and_says_when_precision_is_undefined():
+    clause = jokes.grouping_clause({"tp": 9, "predicted": 10, "actual": 12})
+    assert clause.startswith("precision 90% (95% CI") and "over the pairs it put together" in clause
+    assert "recall 75% (95% CI" in clause and clause.endswith("over the same-joke pairs)")
+    assert jokes.grouping_clause({"tp": 0, "predicted": 0, "actual": 5}).startswith("precision undefined")
 
 
 def test_labelled_pairs_ship_with_a_datasheet_and_complete_linkage_beats_single_on_them():
