@@ -17,7 +17,7 @@ import numpy as np
 import scipy.stats
 import torch
 
-from ..lab import ladder
+from ..lab import ladder, numbers
 from ..lab.stats import proportion_ci
 from ..machinery.rules import Rule, Ruling, always, decide
 
@@ -224,7 +224,7 @@ C5_RULES = (
          lambda v: v["k1_min"] >= v["length"]),
     Rule("inconclusive", f"the 95% interval of the slope of k* over depth is wider than ±{SLOPE_PRECISION} steps per "
          f"layer, half the gap between flat and the {GROWTH_MIN} steps per layer we would call growth, so it cannot "
-         "place the slope on one side of either; the seeds that would narrow it enough are in the evidence",
+         "place the slope on one side of either; more seeds at these depths would narrow it",
          lambda v: v["growth_high"] - v["growth_low"] > 2 * SLOPE_PRECISION),
     Rule("nuanced", "depth lengthens the hidden-state chain (slope interval above zero), as the author says, and "
          "one layer that writes its state as tokens tracks every trained length, as the second commenter says",
@@ -252,3 +252,188 @@ def c5_verdict(length: int, gru_k: list[int], k_by_depth: dict[int, list[int]], 
                   growth_low=nan_to(growth["low"], 0.0), growth_high=nan_to(growth["high"], float("inf")),
                   cot_min_k=min(cot_k), hop_part=hop_part)
     return decide(C5_RULES, values, evidence)
+
+
+# --- the sentences the page prints -----------------------------------------------------------------
+
+LAW_WORDS = {
+    "flat": "its interval reaches zero, so the law is flat",
+    "linear": "the linear law fits best: minimal depth grows in proportion to k",
+    "log": "the logarithmic law fits best: minimal depth grows like log k",
+    "indistinguishable": f"neither growth law fits {numbers.value(FIT_MARGIN)} times better than the other",
+}
+
+
+def is_measured(stat: dict) -> bool:
+    """Whether a fitted slope came out a number (not nan: too few points or a single x)."""
+    return bool(np.isfinite(stat["mean"]))
+
+
+def steps(ci: dict) -> str:
+    """k* over seeds: '12 steps in every seed' when the seeds agree, else the mean with its interval."""
+    if ci["low"] == ci["high"]:
+        return f"{numbers.plural(round(ci['mean']), 'step')} in every seed"
+    return numbers.interval(ci, "steps", over="seeds")
+
+
+def tenths(x: float) -> str:
+    """A number of steps to one decimal, whole numbers as they are: '2.3', '12', '0'."""
+    return numbers.value(x) if float(x).is_integer() else numbers.value(x, 1)
+
+
+def mean_of(ci: dict) -> str:
+    """A mean k* to one decimal, as the heatmap's cells give it."""
+    return tenths(ci["mean"])
+
+
+def share(ci: dict) -> str:
+    """A mean accuracy as a percentage, to the precision its interval supports (as ``percent_interval``)."""
+    if ci["low"] == ci["high"]:
+        return numbers.percent(ci["mean"])
+    return numbers.percent(ci["mean"], max(0, numbers.decimals_for(100 * (ci["high"] - ci["low"]))))
+
+
+def heat_label(ci: dict) -> str:
+    """A heatmap cell: the mean over seeds and its interval beneath, or the mean alone when the seeds agree."""
+    if ci["low"] == ci["high"]:
+        return mean_of(ci)
+    return f"{mean_of(ci)}\n[{tenths(ci['low'])}, {tenths(ci['high'])}]"
+
+
+def slope_text(stat: dict, unit: str, over: str) -> str:
+    """A fitted slope with its interval, or 'not measurable'."""
+    return numbers.interval(stat, unit, over=over) if is_measured(stat) else "not measurable"
+
+
+def heat_sentence(group: str, length: int, gru: dict, cot: dict, best_depth: int, best: dict) -> str:
+    """The heatmap's finding: the GRU, one layer writing its state, and the best plain transformer against the
+    GRU (short of it or beyond it when the intervals over seeds are apart, else level)."""
+    if best["high"] < gru["low"]:
+        against = "short of the GRU"
+    elif best["low"] > gru["high"]:
+        against = "beyond the GRU"
+    else:
+        against = "level with the GRU within the intervals over seeds"
+    return (f"On {group} the one-layer GRU tracks {mean_of(gru)} of {length} steps and one layer writing its state "
+            f"{mean_of(cot)}; the best plain transformer (depth {best_depth}) tracks {mean_of(best)}, {against}.")
+
+
+def length_sentence(gru: dict, cot: dict, deep: dict, depth: int) -> str:
+    """Mean accuracy beyond the training length of the GRU, chain of thought and the deepest transformer."""
+    return (f"Beyond the training length the GRU keeps {share(gru)} mean accuracy, chain of thought {share(cot)} and "
+            f"the {depth}-layer transformer {share(deep)}.")
+
+
+def fit_sentence(growth: dict, law: str) -> str:
+    """The slope of k* over depth and the law it picks."""
+    if not is_measured(growth):
+        return "The slope of k* over depth cannot be measured here (fewer than three points or a single depth)."
+    return (f"Each added layer changes k* by {slope_text(growth, 'steps', 'seed-by-depth points')}; "
+            f"{LAW_WORDS[law]}.")
+
+
+def minimal_depths(minimal: dict[int, int | None]) -> str:
+    """Minimal depth against chain length, runs of k with the same depth together: 'depth 1 for k = 1 to 3 and
+    depth 2 for k = 4'; 'none' when no depth reaches even k = 1."""
+    runs: list[list] = []
+    for k, depth in sorted(minimal.items()):
+        if depth is None:
+            continue
+        if runs and runs[-1][0] == depth and runs[-1][2] == k - 1:
+            runs[-1][2] = k
+        else:
+            runs.append([depth, k, k])
+    spans = [f"depth {d} for k = {a}" + (f" to {b}" if b > a else "") for d, a, b in runs]
+    return numbers.listing(spans) if spans else "none"
+
+
+def hop_counts(above: list[int]) -> str:
+    """'0, 1 and 2', or 'none'."""
+    return numbers.listing(above) if above else "none"
+
+
+def at_hops(above: list[int]) -> str:
+    """'at h = 0 and 1', or 'at no hop count'."""
+    return f"at h = {hop_counts(above)}" if above else "at no hop count"
+
+
+def hop_accuracies(accuracy: dict[int, dict]) -> str:
+    """Accuracy per hop count with its Wilson interval."""
+    return numbers.listing(f"h = {h}: {numbers.percent_interval(ci)}" for h, ci in sorted(accuracy.items()))
+
+
+def settle_means(settle: dict[int, list[int]]) -> str:
+    """Mean settle layer per hop count, over the items answered correctly ('none' when none were)."""
+    means = [f"h = {h}: layer {numbers.value(float(np.mean(layers)), 1)}" for h, layers in sorted(settle.items())
+             if layers]
+    return numbers.listing(means) if means else "none"
+
+
+def greedy_sentence(greedy: dict) -> str:
+    """How often the greedy next token, over the whole vocabulary, is the answer digit."""
+    return ("Over the whole vocabulary, the greedy next token is the answer digit in "
+            f"{numbers.percent_interval(greedy, over='items, all hop counts together')}.")
+
+
+def hop_sentence(above: list[int], slope: dict) -> str:
+    """The hop figure's finding: the hop counts answered above chance and the settle-layer slope over them."""
+    where = at_hops(above)
+    if len(above) < 2:
+        return (f"SmolLM2 ranks the answer first above chance {where}: fewer than two hop counts, so no "
+                "layer-per-hop slope can be measured.")
+    if not is_measured(slope):
+        return (f"SmolLM2 ranks the answer first above chance {where}, but too few of those items settle to measure "
+                "a layer-per-hop slope.")
+    return (f"SmolLM2 ranks the answer first above chance {where}; over those items the settle layer moves "
+            f"{slope_text(slope, 'layers per hop', 'items')}.")
+
+
+def hop_evidence(accuracy: dict[int, dict], above: list[int], slope: dict, items: int) -> str:
+    """The hop-depth verdict's evidence: accuracy per hop count, the counts above chance, the slope."""
+    shares = numbers.listing(f"h = {h}: {numbers.percent(ci['mean'])}" for h, ci in sorted(accuracy.items()))
+    text = (f"SmolLM2 ranked the answer first among {HOP_CHAINS} candidates at {shares} "
+            f"({items} questions each); above chance {at_hops(above)}")
+    if is_measured(slope):
+        text += f"; settle-layer slope {slope_text(slope, 'layers per hop', 'items')}"
+    return text
+
+
+def seeds_needed(growth: dict, seeds: int, precision: float = SLOPE_PRECISION) -> int | None:
+    """Seeds at the same depths that would bring the slope's interval to ±``precision`` (the half-width shrinks
+    like one over the square root of the seeds); None when the slope is not measurable."""
+    if not is_measured(growth):
+        return None
+    half = (growth["high"] - growth["low"]) / 2
+    return int(np.ceil(seeds * (half / precision) ** 2))
+
+
+def precision_clause(growth: dict, seeds: int) -> str:
+    """Whether the slope's interval is narrow enough to decide, and if not how many seeds would make it so."""
+    needed = seeds_needed(growth, seeds)
+    if needed is None:
+        return ""
+    if needed <= seeds:
+        return f"; that is within ±{numbers.value(SLOPE_PRECISION)}, narrow enough to decide"
+    return (f"; narrowing it to ±{numbers.value(SLOPE_PRECISION)} would take about {numbers.plural(needed, 'seed')} "
+            "at these depths")
+
+
+def seed_range(ks: list[int]) -> str:
+    """k* over seeds as a range: '12 steps in every seed' or '3 to 5 steps across seeds'."""
+    if min(ks) == max(ks):
+        return f"{numbers.plural(ks[0], 'step')} in every seed"
+    return f"{min(ks)} to {numbers.plural(max(ks), 'step')} across seeds"
+
+
+def c5_evidence(group: str, length: int, gru_k: list[int], k_by_depth: dict[int, list[int]], growth: dict,
+                cot_k: list[int], hop: dict, hop_part: str) -> str:
+    """C5's evidence: the GRU control, k* by depth and its slope, chain of thought and the hop-depth part."""
+    seeds = len(gru_k)
+    means = [tenths(float(np.mean(k_by_depth[d]))) for d in sorted(k_by_depth)]
+    return (f"on {group} with chains of {length} over {numbers.plural(seeds, 'seed')}, the one-layer GRU tracked "
+            f"{seed_range(gru_k)}; transformers of depth {numbers.listing(sorted(k_by_depth))} tracked "
+            f"{numbers.listing(means)} steps on average, a slope of "
+            f"{slope_text(growth, 'steps per layer', 'seed-by-depth points')}{precision_clause(growth, seeds)}; "
+            f"one layer writing its state tracked {seed_range(cot_k)}; SmolLM2 answered above chance at "
+            f"{numbers.plural(len(hop['above']), 'hop count')}, settle-layer slope "
+            f"{slope_text(hop['slope'], 'layers per hop', 'items')}, so the hop-depth part is {hop_part}")

@@ -163,3 +163,134 @@ def test_a_hop_part_short_of_supported_names_the_pretrained_model():
 def test_flat_growth_names_the_one_step_per_layer_limit():
     ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": 0.0, "low": 0.0, "high": 0.0}})
     assert ruling.verdict == "nuanced" and "did not lengthen the chain" in ruling.reason
+
+
+# --- the sentences the page prints -------------------------------------------------------------------
+
+def ci(mean, low=None, high=None):
+    return {"mean": mean, "low": mean if low is None else low, "high": mean if high is None else high, "n": 3}
+
+
+NAN = ci(float("nan"))
+
+
+def test_k_star_reads_exact_when_the_seeds_agree_and_as_an_interval_otherwise():
+    assert serial_depth.steps(ci(12.0)) == "12 steps in every seed"
+    assert serial_depth.steps(ci(1.0)) == "1 step in every seed"
+    assert serial_depth.steps(ci(2.25, 1.46, 3.05)) == "2.2 steps (95% CI 1.5 to 3.0 over seeds)"
+    assert serial_depth.mean_of(ci(12.0)) == "12" and serial_depth.mean_of(ci(2.333, 1.0, 3.7)) == "2.3"
+
+
+def test_heat_label_gives_the_interval_under_the_mean_unless_exact():
+    assert serial_depth.heat_label(ci(12.0)) == "12" and serial_depth.heat_label(ci(0.0)) == "0"
+    assert serial_depth.heat_label(ci(2.25, 1.46, 3.05)) == "2.2\n[1.5, 3.0]"
+    assert serial_depth.heat_label(ci(10.75, 9.95, 12.0)) == "10.8\n[9.9, 12]"
+
+
+@pytest.mark.parametrize("best, against", [
+    (ci(3.0, 2.0, 4.0), "short of the GRU"),
+    (ci(11.0, 9.0, 12.0), "level with the GRU within the intervals over seeds"),
+    (ci(12.0), "beyond the GRU"),
+])
+def test_heat_sentence_compares_the_best_transformer_with_the_gru(best, against):
+    text = serial_depth.heat_sentence("S3", 12, ci(8.0, 7.0, 10.0), ci(12.0), 4, best)
+    assert text.startswith("On S3 the one-layer GRU tracks 8 of 12 steps and one layer writing its state 12;")
+    assert text.endswith(f"(depth 4) tracks {serial_depth.mean_of(best)}, {against}.")
+
+
+def test_length_sentence_gives_shares_to_the_precision_of_their_intervals():
+    text = serial_depth.length_sentence(ci(0.9995, 0.9982, 1.0), ci(1.0), ci(0.172, 0.169, 0.174), 4)
+    assert text == ("Beyond the training length the GRU keeps 99.95% mean accuracy, chain of thought 100% and the "
+                    "4-layer transformer 17.2%.")
+    assert serial_depth.share(ci(0.5, 0.3, 0.7)) == "50%"
+
+
+@pytest.mark.parametrize("law", ["flat", "linear", "log", "indistinguishable"])
+def test_fit_sentence_names_the_law(law):
+    text = serial_depth.fit_sentence(ci(0.07, -0.18, 0.33), law)
+    assert text.startswith("Each added layer changes k* by 0.1 steps (95% CI -0.2 to 0.3 over seed-by-depth points);")
+    assert text.endswith(serial_depth.LAW_WORDS[law] + ".")
+
+
+def test_fit_sentence_without_a_slope():
+    assert "cannot be measured" in serial_depth.fit_sentence(NAN, "indistinguishable")
+    assert serial_depth.slope_text(NAN, "steps", "seeds") == "not measurable"
+
+
+def test_minimal_depths_groups_runs_of_the_same_depth():
+    minimal = {1: 1, 2: 1, 3: 1, 4: 2, 5: 4, 6: None}
+    assert serial_depth.minimal_depths(minimal) == "depth 1 for k = 1 to 3, depth 2 for k = 4 and depth 4 for k = 5"
+    assert serial_depth.minimal_depths({1: 2}) == "depth 2 for k = 1"
+    assert serial_depth.minimal_depths({1: None, 2: None}) == "none"
+
+
+def test_hop_lists():
+    assert serial_depth.hop_counts([0, 1, 2]) == "0, 1 and 2" and serial_depth.hop_counts([]) == "none"
+    accuracy = {0: serial_depth.proportion_ci(30, 40), 1: serial_depth.proportion_ci(20, 40)}
+    assert serial_depth.hop_accuracies(accuracy) == ("h = 0: 75% (95% CI 60% to 86%) and "
+                                                     "h = 1: 50% (95% CI 35% to 65%)")
+    assert serial_depth.settle_means({0: [20, 21], 1: [], 2: [25]}) == "h = 0: layer 20.5 and h = 2: layer 25"
+    assert serial_depth.settle_means({0: [], 1: []}) == "none"
+    assert serial_depth.greedy_sentence(serial_depth.proportion_ci(0, 40)).startswith(
+        "Over the whole vocabulary, the greedy next token is the answer digit in 0% (95% CI 0% to ")
+
+
+@pytest.mark.parametrize("above, slope, expected", [
+    ([], NAN, "above chance at no hop count: fewer than two hop counts"),
+    ([0], NAN, "above chance at h = 0: fewer than two hop counts"),
+    ([0, 1], NAN, "above chance at h = 0 and 1, but too few of those items settle"),
+    ([0, 1, 2], ci(0.5, 0.2, 0.8), "above chance at h = 0, 1 and 2; over those items the settle layer moves 0.5 "
+                                   "layers per hop (95% CI 0.2 to 0.8 over items)."),
+])
+def test_hop_sentence_says_why_a_slope_is_missing(above, slope, expected):
+    assert expected in serial_depth.hop_sentence(above, slope)
+
+
+def test_hop_evidence_adds_the_slope_only_when_measured():
+    accuracy = {0: ci(0.75), 1: ci(0.5)}
+    text = serial_depth.hop_evidence(accuracy, [0], NAN, 40)
+    assert text == ("SmolLM2 ranked the answer first among 2 candidates at h = 0: 75% and h = 1: 50% "
+                    "(40 questions each); above chance at h = 0")
+    assert serial_depth.hop_evidence(accuracy, [], NAN, 40).endswith("; above chance at no hop count")
+    assert serial_depth.hop_evidence(accuracy, [0, 1], ci(0.5, 0.2, 0.8), 40).endswith(
+        "; settle-layer slope 0.5 layers per hop (95% CI 0.2 to 0.8 over items)")
+
+
+def test_seeds_needed_scale_with_the_square_of_the_width():
+    assert serial_depth.seeds_needed(ci(0.0, -0.25, 0.25), 4) == 16
+    assert serial_depth.seeds_needed(ci(0.0, -0.1, 0.1), 4) == 3
+    assert serial_depth.seeds_needed(NAN, 4) is None
+
+
+@pytest.mark.parametrize("growth, expected", [
+    (ci(0.0, -0.25, 0.25), "; narrowing it to ±0.125 would take about 16 seeds at these depths"),
+    (ci(0.0, -0.1, 0.1), "; that is within ±0.125, narrow enough to decide"),
+    (NAN, ""),
+])
+def test_precision_clause(growth, expected):
+    assert serial_depth.precision_clause(growth, 4) == expected
+
+
+def test_seed_range():
+    assert serial_depth.seed_range([12, 12, 12]) == "12 steps in every seed"
+    assert serial_depth.seed_range([3, 5, 4]) == "3 to 5 steps across seeds"
+
+
+def test_c5_evidence_reads_as_one_sentence_and_feeds_the_verdict():
+    hop = {"above": [0], "slope": NAN}
+    text = serial_depth.c5_evidence("S3", 12, [12, 12, 12], {1: [2, 2, 2], 2: [3, 3, 3], 4: [2, 3, 2]},
+                                    ci(0.07, -0.18, 0.33), [12, 11, 12], hop, "not testable here")
+    assert text == ("on S3 with chains of 12 over 3 seeds, the one-layer GRU tracked 12 steps in every seed; "
+                    "transformers of depth 1, 2 and 4 tracked 2, 3 and 2.3 steps on average, a slope of 0.1 steps "
+                    "per layer (95% CI -0.2 to 0.3 over seed-by-depth points); narrowing it to ±0.125 would take "
+                    "about 13 seeds at these depths; one layer writing its state tracked 11 to 12 steps across seeds; "
+                    "SmolLM2 answered above chance at 1 hop count, settle-layer slope not measurable, so the "
+                    "hop-depth part is not testable here")
+    ruling = serial_depth.c5_verdict(**{**BASE, "growth": ci(0.07, -0.18, 0.33)}, evidence=text)
+    assert ruling.verdict == "inconclusive" and ruling.reason.startswith(text)
+
+
+def test_the_verdict_why_stands_alone():
+    """The verdict box shows the rule's condition alone: it must not point the reader elsewhere."""
+    for rule in serial_depth.C5_RULES:
+        assert "in the evidence" not in rule.when
