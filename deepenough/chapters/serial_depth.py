@@ -257,7 +257,7 @@ def c5_verdict(length: int, gru_k: list[int], k_by_depth: dict[int, list[int]], 
 # --- the sentences the page prints -----------------------------------------------------------------
 
 LAW_WORDS = {
-    "flat": "its interval reaches zero, so the law is flat",
+    "flat": "its interval reaches zero, so no growth with depth is detected and the fit reads flat",
     "linear": "the linear law fits best: minimal depth grows in proportion to k",
     "log": "the logarithmic law fits best: minimal depth grows like log k",
     "indistinguishable": f"neither growth law fits {numbers.value(FIT_MARGIN)} times better than the other",
