@@ -265,3 +265,98 @@ def test_evidence_sentences_use_the_books_numbers():
     practice = forgetting.practice_evidence({"mean": 0.89, "low": 0.75, "high": 0.96, "n": 36}, 6, (8, 6, 0.5),
                                             {"mean": 4 / 6, "low": 0.3, "high": 0.9, "n": 6})
     assert "with 6 distractors" in practice and "of 36 prompts" in practice and "4 of 6" in practice
+
+
+# --- multi-query associative recall: evidence beside copying ------------------------------------------------
+
+class RecallOracle(nn.Module):
+    """Answers every MQAR query from the pairs it has read: perfect recall, whatever the number of pairs."""
+
+    def forward(self, ids):
+        vocab = forgetting.MQAR_KEYS + forgetting.MQAR_VALUES
+        out = torch.zeros(*ids.shape, vocab)
+        for b, row in enumerate(ids.tolist()):
+            table = {}
+            for i in range(0, len(row) - 1, 2):
+                table.setdefault(row[i], row[i + 1])
+                out[b, i, table[row[i]]] = 100.0
+        return out
+
+
+def test_mqar_bits_and_mixed_batches():
+    assert forgetting.mqar_bits(8) == pytest.approx(8 * math.log2(forgetting.MQAR_VALUES))
+    make = forgetting.mixed_recall(2, [2, 5])
+    lengths = {make(torch.Generator().manual_seed(s))[0].shape[1] for s in range(20)}
+    assert lengths == {2 * (2 + forgetting.MQAR_QUERIES), 2 * (5 + forgetting.MQAR_QUERIES)}
+    ids = make(torch.Generator().manual_seed(0))[0]
+    assert ids.max() < forgetting.MQAR_KEYS + forgetting.MQAR_VALUES
+
+
+def test_mqar_curve_of_an_oracle_and_the_learned_count():
+    curve = forgetting.mqar_curve(RecallOracle(), [2, 8], seed=0, batch=8)
+    assert all(curve[p]["accuracy"] == 1.0 and curve[p]["per_sequence"] == [1.0] * 8 for p in (2, 8))
+    blank = {p: {"accuracy": 1 / forgetting.MQAR_VALUES} for p in (2, 8)}
+    assert forgetting.mqar_learned([curve, blank, curve], 8) == [True, False, True]
+
+
+def test_mqar_models_train_and_stop_early():
+    model, log = forgetting.train_mqar_model("gru", 0, [2], 30, width=8)
+    assert log.steps[-1] == 29 and isinstance(model, forgetting.StateRNN) and model.state_floats() == 8
+    model, log = forgetting.train_mqar_model("transformer", 0, [2], 5)
+    assert len(log.loss) >= 1 and forgetting.mqar_curve(model, [2], seed=0, batch=4)[2]["accuracy"] >= 0
+
+
+RNN_AT = {"GRU 2": ci(0.2), "GRU 64": ci(0.4)}
+STATE = {"GRU 2": 2, "GRU 64": 64}
+
+
+def test_mqar_transformer_sentence_branches():
+    none = forgetting.mqar_transformer_sentence([False, False], 300, 16, None, ci(0.2))
+    assert none.startswith("None of the 2 transformer seeds learned MQAR within 300 steps") and "chance is 6%" in none
+    every = forgetting.mqar_transformer_sentence([True, True, True], 2000, 16, 0.995, ci(0.99))
+    assert every == ("Every one of the 3 transformer seeds learned MQAR within 2,000 steps, recalling 100% of the "
+                     "answers at 16 pairs.")
+    some = forgetting.mqar_transformer_sentence([True, False, True], 2000, 16, 0.99, ci(0.7, 0.3))
+    assert some.startswith("2 of 3 transformer seeds learned") and "the others stayed on the plateau" in some
+    assert "over seeds" in some
+
+
+def test_mqar_recurrent_sentence_branches():
+    undecided = forgetting.mqar_recurrent_sentence(RNN_AT, STATE, 16, transformer_learned=False)
+    assert undecided.startswith("At 16 pairs (64 bits to remember) GRU 2 (at most 64 bits of state; the values are "
+                                "1 times that) recalls 20%; GRU 64")
+    assert undecided.endswith("does not compare the two.")
+    roomy = forgetting.mqar_recurrent_sentence(RNN_AT, STATE, 16, transformer_learned=True)
+    assert "as in copying" in roomy and "GRU 64 falls short although its state could hold every value" in roomy
+    full = forgetting.mqar_recurrent_sentence({"GRU 2": ci(0.2)}, STATE, 32, transformer_learned=True)
+    assert full.endswith("Every one of them is past its state's hard capacity there.")
+    kept = forgetting.mqar_recurrent_sentence({**RNN_AT, "GRU 64": ci(0.97)}, STATE, 16, transformer_learned=True)
+    assert kept.endswith("keeps up with attention here, unlike in copying.")
+
+
+def test_mqar_caption_limitation_and_replication_cells():
+    caption = forgetting.mqar_caption([True, False], 16, ci(0.6), RNN_AT)
+    assert caption == ("1 of 2 transformer seeds learned; at 16 pairs the transformer recalls 60% over all seeds and "
+                       "the best recurrent model, GRU 64, 40%.")
+    every = forgetting.mqar_limitation([True, True], 900)
+    assert every.startswith("Here every one of 2 seeds learned within 900 steps.")
+    none = forgetting.mqar_limitation([False, False, False], 50)
+    assert none.startswith("Here none of 3 seeds learned within 50 steps") and "cannot compare" in none
+    partial = forgetting.mqar_limitation([True, False, False], 900)
+    assert partial.startswith("Here 1 of 3 seeds learned") and "does not enter the decision table" in partial
+    assert forgetting.arora_ours([True, False], 16, ci(0.6), RNN_AT) == (
+        "1 of 2 transformer seeds learned; at 16 pairs transformer 60%, GRU 64 40%")
+    assert forgetting.arora_comparable([False, False], RNN_AT).startswith("not here")
+    assert forgetting.arora_comparable([True], RNN_AT).startswith("shape only: attention solves MQAR")
+    assert forgetting.arora_comparable([True], {"GRU 64": ci(0.97)}).startswith("shape only, and not in direction")
+
+
+def test_mqar_beyond_sentence_branches():
+    falls = forgetting.mqar_beyond_sentence(16, ci(0.4), {"GRU 1": ci(0.1)}, {"GRU 1": 1})
+    assert falls.startswith("At 16 pairs, more than any model was trained on (64 bits to remember), the transformer "
+                            "recalls 40% and GRU 1 10% (2 times what its state holds)")
+    assert "not memory alone" in falls
+    carries = forgetting.mqar_beyond_sentence(16, ci(0.97), {"GRU 1": ci(0.1), "GRU 64": ci(0.2)},
+                                              {"GRU 1": 1, "GRU 64": 64})
+    assert carries.endswith("carries over to more pairs than it was trained on.")
+    assert "GRU 64 20% (0.03 times" in carries
