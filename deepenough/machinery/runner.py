@@ -205,14 +205,13 @@ def hide_injected_parameters(notebook) -> None:
             tags.append("remove-cell")
 
 
-def merge_outputs(source: Path, executed: Path) -> None:
-    """Rewrite ``executed`` with the fresh text of ``source`` and the outputs it already holds.
+def with_fresh_prose(source: Path, old):
+    """The notebook ``old`` (an execution of ``source``) with the current text of ``source`` and its outputs.
 
     Used when only prose changed: the code cells are the same (the cache key says so), so their outputs
     still belong to them, in order.
     """
     fresh = jupytext.read(source)
-    old = nbformat.read(executed, as_version=4)
     injected = [c for c in old.cells if "injected-parameters" in c.metadata.get("tags", [])]
     ran = [c for c in old.cells if c.cell_type == "code" and c not in injected]
     code = [c for c in fresh.cells if c.cell_type == "code"]
@@ -228,7 +227,12 @@ def merge_outputs(source: Path, executed: Path) -> None:
             cells += injected
     fresh.cells = cells
     fresh.metadata = {**old.metadata, **fresh.metadata}
-    atomic_write_notebook(fresh, executed)
+    return fresh
+
+
+def merge_outputs(source: Path, executed: Path) -> None:
+    """Rewrite ``executed`` with the fresh text of ``source`` and the outputs it already holds."""
+    atomic_write_notebook(with_fresh_prose(source, nbformat.read(executed, as_version=4)), executed)
 
 
 def atomic_write_notebook(notebook, path: Path) -> None:
@@ -405,7 +409,7 @@ def stability(name: str, seeds=STABILITY_SEEDS, profile: str = "quick", root: Pa
 def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = None) -> Path:
     """Lay out the book's source with executed notebooks in place of the chapters' MyST files.
 
-    A chapter whose full record is current is rendered from the record; any other from its quick
+    A chapter whose full record is current is rendered from the record's outputs; any other from its quick
     execution, with a note saying the record is stale or missing. Files whose content has not changed
     are left untouched, so Sphinx's incremental build has nothing to redo when nothing changed.
     """
@@ -426,8 +430,9 @@ def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = Non
             wanted[target.with_suffix(".ipynb")] = executed.read_bytes()
             continue
         state, record = records.status(info["chapter"], root, records_dir)
-        if state == "current":
-            wanted[target.with_suffix(".ipynb")] = record["notebook"].read_bytes()
+        if state == "current":  # the record's outputs under the page's current prose (prose edits keep a record current)
+            notebook = with_fresh_prose(page, nbformat.read(record["notebook"], as_version=4))
+            wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
         else:
             notebook = nbformat.read(executed, as_version=4)
             note_on_profile(notebook, state, record)

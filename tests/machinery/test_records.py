@@ -85,6 +85,20 @@ def test_a_current_record_is_what_the_page_renders(good_only):
     assert not [c for c in notebook.cells if "profile-note" in c.metadata.get("tags", [])]
 
 
+def test_a_prose_edit_keeps_the_record_current_and_shows_on_the_page(good_only):
+    repo = good_only
+    records.make("good", root=repo, records=repo / "records")
+    page = repo / "book" / "good.md"
+    page.write_text(page.read_text().replace("# good\n", "# good\n\nA sentence written after the record.\n"))
+    assert records.status("good", repo, repo / "records")[0] == "current"
+    assert runner.run_chapter("good", root=repo, build=repo / "_build").ok
+    src = runner.stage(repo, repo / "_build", repo / "records")
+    notebook = nbformat.read(src / "book" / "good.ipynb", as_version=4)
+    assert any("written after the record" in c.source for c in notebook.cells if c.cell_type == "markdown")
+    assert notebook.cells[-1].outputs == nbformat.read(repo / "records" / "good" / "notebook.ipynb",
+                                                       as_version=4).cells[-1].outputs
+
+
 def test_the_published_records_are_valid_small_and_their_state_is_reported():
     assert records.folder_bytes(paths.RECORDS) <= records.MAX_FOLDER_BYTES
     for name, page in runner.notebooks().items():
