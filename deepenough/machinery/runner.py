@@ -430,7 +430,7 @@ def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = Non
             wanted[target.with_suffix(".ipynb")] = executed.read_bytes()
             continue
         state, record = records.status(info["chapter"], root, records_dir)
-        if state == "current":  # the record's outputs under the page's current prose (prose edits keep a record current)
+        if state == "current":  # the record's outputs under the page's current prose (a prose edit keeps it current)
             notebook = with_fresh_prose(page, nbformat.read(record["notebook"], as_version=4))
             wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
         else:
