@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .machinery import diff as verdict_diff
 from .machinery import lint as lint_module
-from .machinery import runner, scaffold
+from .machinery import runner, scaffold, seeds
 
 
 def main(argv=None) -> int:
@@ -28,10 +28,10 @@ def main(argv=None) -> int:
     record = sub.add_parser("record", help="run a chapter's full profile and store it in records/ with its provenance")
     record.add_argument("chapter", nargs="?", help="a chapter name (or --all)")
     record.add_argument("--all", action="store_true", help="every chapter whose record is missing or stale")
-    record.add_argument("--seed", type=int, default=0)
+    record.add_argument("--seed", type=int, default=seeds.RECORD)
     stable = sub.add_parser("stability", help="run a chapter at three fixed seeds; fail if any verdict moves")
     stable.add_argument("chapter")
-    stable.add_argument("--seeds", type=int, nargs="+", default=list(runner.STABILITY_SEEDS))
+    stable.add_argument("--seeds", type=int, nargs="+", default=list(seeds.STABILITY))
     stable.add_argument("--profile", default="quick")
     diff = sub.add_parser("diff", help="compare two results directories claim by claim")
     diff.add_argument("old", type=Path)

@@ -43,3 +43,23 @@ def bootstrap_ci(values, statistic=np.mean, level: float = LEVEL, seed: int = 0)
                           random_state=np.random.default_rng(seed))
     return {"mean": point, "low": float(res.confidence_interval.low),
             "high": float(res.confidence_interval.high), "n": int(x.size)}
+
+
+def cluster_bootstrap_ci(values, clusters, statistic=np.mean, level: float = LEVEL, resamples: int = 2000,
+                         seed: int = 0, bounds: tuple[float, float] | None = None) -> dict:
+    """Percentile bootstrap that resamples whole clusters (steps within a continuation, templates within a
+    country, sequences within a seed), so correlated observations count once; ``n`` is the number of
+    clusters. ``statistic`` is applied to the pooled observations of each resample."""
+    x = np.asarray(values, dtype=float).ravel()
+    labels = np.asarray(clusters).ravel()
+    groups = [x[labels == c] for c in dict.fromkeys(labels.tolist())]
+    point = float(statistic(x))
+    if len(groups) < 2 or np.all(x == x[0]):
+        return {"mean": point, "low": point, "high": point, "n": len(groups)}
+    rng = np.random.default_rng(seed)
+    draws = [float(statistic(np.concatenate([groups[i] for i in rng.integers(0, len(groups), len(groups))])))
+             for _ in range(resamples)]
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return {"mean": point, "low": float(min(low, point)), "high": float(max(high, point)), "n": len(groups)}

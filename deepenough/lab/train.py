@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .tiny import device_of, logits
 
 IGNORE = -100
+LEARNED = 0.95   # in-distribution accuracy a model needs before any comparison may read it
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -74,3 +75,12 @@ def accuracy(model, batch: Batch) -> float:
     ids, targets = batch
     mask = targets != IGNORE
     return (predictions(model, ids)[mask] == targets[mask]).float().mean().item()
+
+
+def positive_control(model, held_out: Batch, chance: float, threshold: float = LEARNED, at: str = "") -> dict:
+    """Did the model learn its in-distribution task? Accuracy on held-out sequences at the training length
+    (``at`` says which), the chance level, and ``learned`` against ``threshold``. A model that did not learn
+    is never evidence for or against a claim: rules read only learned routes."""
+    score = accuracy(model, held_out)
+    return {"accuracy": score, "chance": float(chance), "threshold": float(threshold),
+            "learned": bool(score >= threshold), "at": at}

@@ -38,8 +38,20 @@ def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> s
     for v in results["verdicts"]:
         claim = registry.get(v["claim"], {}).get("claim", "")
         lines += [f"**{v['claim']}** {badge(v['verdict'])} {claim}", "",
-                  f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)", ""]
+                  f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)"
+                  f"{confirmation_note(v)}", ""]
     seeds = ", ".join(map(str, results["seeds"]))
     lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware}, "
               f"{results['finished'][:10]}.*", "```"]
     return "\n".join(lines)
+
+
+def confirmation_note(v: dict) -> str:
+    """' Confirmed at fresh seeds.' or ' Not confirmed at fresh seeds: …' for a record's verdict; '' otherwise."""
+    state = (v.get("confirmation") or {}).get("state")
+    if state == "confirmed":
+        return f" *Confirmed at fresh seeds* (development read {v['confirmation']['development']} too)."
+    if state == "not confirmed":
+        return (f" *Not confirmed at fresh seeds*: development read {v['confirmation']['development']}, "
+                f"this run {v['decided']}.")
+    return ""

@@ -41,7 +41,8 @@ def ledger_rows(registry: dict[str, dict], results: dict[str, dict], records: di
                        **scope(pages.get(r["chapter"]), cid))
         if cid in recorded:
             name, rec, v = recorded[cid]
-            row.update(record=v["verdict"], record_state=rec["state"], record_seeds=rec["results"]["seeds"])
+            row.update(record=v["verdict"], record_state=rec["state"], record_seeds=rec["results"]["seeds"],
+                       confirmation=(v.get("confirmation") or {}).get("state", "no development verdict"))
         rows.append(row)
     return rows
 
@@ -76,9 +77,12 @@ def card_markdown(r: dict) -> str:
         if r["record"] is None:
             lines += ["**Full record:** none yet.", ""]
         else:
-            flag = " (stale: the code changed since)" if r["record_state"] == "stale" else ""
+            flag = {"stale": " (stale: the code changed since)",
+                    "altered": " (altered: its files no longer match their hashes)"}.get(r["record_state"], "")
             differs = " — differs from the quick verdict" if r["record"] != r["verdict"] else ""
-            lines += [f"**Full record:** {badge(r['record'])}{flag}{differs}", ""]
+            confirmed = {"confirmed": " — confirmed at fresh seeds",
+                         "not confirmed": " — not confirmed at fresh seeds"}.get(r.get("confirmation"), "")
+            lines += [f"**Full record:** {badge(r['record'])}{flag}{differs}{confirmed}", ""]
         lines += [f"{{doc}}`Chapter <{r['chapter']}>` · {{ref}}`the rule <{r['chapter']}-rule>`", "",
                   "```{dropdown} The full reason", r["reason"], "```"]
     else:

@@ -174,10 +174,12 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
             add(line_of("deepenough:"), f"front matter lacks the scope of {claim}'s verdict",
                 f"add `scope: {{{claim}: {{rests_on: model and size, task, data; frontier: what the verdict does and "
                 "does not say about frontier models}}` (the ledger shows both)")
-    for claim, expected in (info.get("expected") or {}).items():
-        if expected not in VERDICTS:
+    for claim, snapshot in (info.get("expected") or {}).items():
+        for expected in snapshot.values() if isinstance(snapshot, dict) else [snapshot]:
+            if expected in VERDICTS:
+                continue
             add(line_of("expected:"), f"expected verdict {expected!r} for {claim} is not in the vocabulary",
-                f"use one of: {', '.join(VERDICTS)}")
+                f"use one of: {', '.join(VERDICTS)} (or {{quick: …, full: …}} where the profiles differ)")
 
     params = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", text, re.S)
     if not params:

@@ -1,12 +1,15 @@
 """The published record: each chapter's ``full`` run, committed with its provenance.
 
 ``records/<chapter>/`` holds the executed notebook, its results file and ``provenance.json`` (commit,
-cache key, profile, seeds, hardware, package versions, wall time, date). The site renders a record when
-its cache key still matches the chapter's code; otherwise the page shows the ``quick`` execution with a
-note that the record is stale or missing.
+cache key, profile, seeds, hardware, package versions, wall time, date, the decision tables' digests,
+the development verdicts and whether the record confirmed them, and the sha256 of the notebook and the
+results). A record is the confirmation run: the ``full`` profile at seeds development never used
+(``seeds.RECORD``). The site renders a record when its cache key still matches the chapter's code and
+its files still match their hashes; otherwise the page shows the ``quick`` execution with a note saying why.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -17,12 +20,12 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths, runner
-from .results import validate
+from . import paths, runner, seeds
+from .results import development_verdicts, validate
 
 PROFILE = "full"
 PROVENANCE = ("commit", "key", "profile", "seed", "seeds", "hardware", "packages", "python", "model_sha256",
-              "wall_time_s", "finished")
+              "wall_time_s", "finished", "rule_digests", "development", "confirmation", "sha256")
 MAX_RECORD_BYTES = 4_000_000          # one chapter's record: a few MB at most
 MAX_FOLDER_BYTES = 20_000_000         # the whole records folder
 
@@ -35,7 +38,7 @@ def record_dir(name: str, records: Path = paths.RECORDS) -> Path:
     return records / name
 
 
-def full_key(name: str, root: Path = paths.ROOT, package: Path | None = None, seed: int = 0) -> str:
+def full_key(name: str, root: Path = paths.ROOT, package: Path | None = None, seed: int = seeds.RECORD) -> str:
     """The cache key a current record of ``name`` must carry."""
     page = runner.notebooks(root)[name]
     return runner.cache_key(page, {"profile": PROFILE, "seed": seed}, package)
@@ -51,11 +54,22 @@ def read(name: str, records: Path = paths.RECORDS) -> dict | None:
             "notebook": folder / "notebook.ipynb"}
 
 
+def sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def hashes(folder: Path) -> dict[str, str]:
+    return {name: sha256(folder / f"{name}.{ext}") for name, ext in (("notebook", "ipynb"), ("results", "json"))}
+
+
 def status(name: str, root: Path = paths.ROOT, records: Path = paths.RECORDS) -> tuple[str, dict | None]:
-    """("current" | "stale" | "missing", the record)."""
+    """("current" | "stale" | "altered" | "missing", the record); "altered": a file no longer matches its hash."""
     record = read(name, records)
     if record is None:
         return "missing", None
+    if record["provenance"].get("sha256") != hashes(record_dir(name, records)):
+        return "altered", record
     current = record["provenance"]["key"] == full_key(name, root, seed=record["provenance"]["seed"])
     return ("current" if current else "stale"), record
 
@@ -74,6 +88,11 @@ def check(record: dict) -> list[str]:
         problems.append(f"a record must come from the {PROFILE} profile")
     if not record["notebook"].exists():
         problems.append("the executed notebook is missing")
+    elif record["provenance"].get("sha256") != hashes(record["notebook"].parent):
+        problems.append("the notebook or results no longer match the hashes in provenance.json")
+    fresh = set(record["results"].get("seeds", [])) & seeds.development()
+    if fresh:
+        problems.append(f"a record must run at seeds development never used; it drew {sorted(fresh)}")
     return problems
 
 
@@ -89,11 +108,14 @@ def dirty(root: Path, records: Path = paths.RECORDS) -> bool:
     return out.returncode != 0 or bool(out.stdout.strip())
 
 
-def make(name: str, seed: int = 0, root: Path = paths.ROOT, records: Path = paths.RECORDS,
+def make(name: str, seed: int = seeds.RECORD, root: Path = paths.ROOT, records: Path = paths.RECORDS,
          allow_dirty: bool = False) -> Path:
     """Run ``name`` in the full profile and store the record atomically (nothing is written if the run fails)."""
     if not allow_dirty and dirty(root, records):
         raise RecordError("the working tree has uncommitted changes: commit first, so the record names the code")
+    if seeds.is_development(seed):
+        raise RecordError(f"seed {seed} is a development seed: a record confirms at fresh seeds "
+                          f"({seeds.RECORD} and above)")
     with tempfile.TemporaryDirectory(prefix=f"record-{name}-") as tmp:
         outcome = runner.run_chapter(name, PROFILE, seed, force=True, root=root, build=Path(tmp))
         if not outcome.ok:
@@ -106,12 +128,17 @@ def make(name: str, seed: int = 0, root: Path = paths.ROOT, records: Path = path
             "hardware": f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores",
             "packages": env["packages"], "python": env["python"], "model_sha256": env["model"]["sha256"],
             "wall_time_s": outcome.seconds, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "rule_digests": {v["claim"]: v["rule"] for v in results["verdicts"]},
+            "development": development_verdicts(name, root),
+            "confirmation": {v["claim"]: v.get("confirmation", {}).get("state", "no development verdict")
+                             for v in results["verdicts"]},
         }
         records.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=records))
         shutil.copy(outcome.results, staging / "results.json")
         notebook = nbformat.read(outcome.executed, as_version=4)
         nbformat.write(notebook, staging / "notebook.ipynb")
+        provenance["sha256"] = hashes(staging)
         (staging / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
         size = folder_bytes(staging)
         if size > MAX_RECORD_BYTES:
@@ -126,7 +153,7 @@ def make(name: str, seed: int = 0, root: Path = paths.ROOT, records: Path = path
     return target
 
 
-def make_all(seed: int = 0, root: Path = paths.ROOT, records: Path = paths.RECORDS) -> list[tuple[str, str]]:
+def make_all(seed: int = seeds.RECORD, root: Path = paths.ROOT, records: Path = paths.RECORDS) -> list[tuple[str, str]]:
     """Record every chapter whose record is missing or stale, one by one (a rerun resumes where it stopped)."""
     done = []
     for name, page in runner.notebooks(root).items():

@@ -35,6 +35,7 @@ from papermill.exceptions import PapermillExecutionError
 from ..lab.smollm import GGUF_SHA256
 from . import paths
 from .results import PROFILES, TRACKED_PACKAGES
+from .seeds import STABILITY
 
 ROOT, PACKAGE, BUILD = paths.ROOT, paths.PACKAGE, paths.BUILD
 # A chapter is stopped at twice its declared budget (a cell, or the chapter as a whole). On a slower or
@@ -389,10 +390,7 @@ def run_all(profile: str = "quick", seed: int = 0, force: bool = False, root: Pa
     return [done[n] for n in pages]
 
 
-STABILITY_SEEDS = (11, 22, 33)  # picked once, never tuned on: a quick verdict must not move between them
-
-
-def stability(name: str, seeds=STABILITY_SEEDS, profile: str = "quick", root: Path = ROOT,
+def stability(name: str, seeds=STABILITY, profile: str = "quick", root: Path = ROOT,
               build: Path = BUILD) -> dict[int, dict[str, str]]:
     """The chapter's verdicts at each seed (each run in its own build folder, so cached runs are reused)."""
     found = {}
@@ -452,10 +450,11 @@ def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = Non
 
 def note_on_profile(notebook, state: str, record: dict | None) -> None:
     """Put a visible note under the page title: this is the quick profile, and why the full record is not shown."""
-    if state == "stale":
+    if state in ("stale", "altered"):
         p = record["provenance"]
-        why = (f"the full record (commit `{p['commit']}`, {p['hardware']}, {p['finished'][:10]}) is stale: "
-               "the chapter's code has changed since it was made")
+        why = (f"the full record (commit `{p['commit']}`, {p['hardware']}, {p['finished'][:10]}) is {state}: "
+               + ("the chapter's code has changed since it was made" if state == "stale" else
+                  "its notebook or results no longer match the hashes it was recorded with"))
     else:
         why = "this chapter has no full record yet"
     note = nbformat.v4.new_markdown_cell(

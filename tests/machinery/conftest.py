@@ -16,14 +16,16 @@ deepenough: {{chapter: {name}, claims: [C1], budget_s: {{quick: 60, full: 60}}, 
 """
 WRITE = """
 ```{code-cell} ipython3
-from deepenough.machinery.results import ChapterRun, Ruling, measurement, verdict
+from deepenough.machinery.results import ChapterRun, measurement, verdict
+from deepenough.machinery.rules import Rule, always, decide
 from deepenough.lab.stats import mean_ci
 run = ChapterRun("NAME", profile, seed, results_dir)
 x = 1 / 1
 ```
 
 ```{code-cell} ipython3
-run.write([verdict("C1", Ruling("supported", "the fixture says so"), "x")], {"x": measurement(mean_ci([x]))}, [seed])
+ruling = decide((Rule("supported", "the fixture says so", always),), {})
+run.write([verdict("C1", ruling, "x")], {"x": measurement(mean_ci([x]))}, [seed])
 ```
 """
 PARAMS = 'profile = "quick"\nseed = 0\nresults_dir = None'

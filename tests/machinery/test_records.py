@@ -106,8 +106,9 @@ def test_the_published_records_are_valid_small_and_their_state_is_reported():
             continue
         state, record = records.status(name)
         print(f"record of {name}: {state}")
-        if record is not None:
+        if state == "current":  # a stale record is not shown; it waits to be re-made
             assert records.check(record) == [], name
+        if record is not None:
             assert records.folder_bytes(records.record_dir(name)) <= records.MAX_RECORD_BYTES
             assert json.loads((records.record_dir(name) / "results.json").read_text())["chapter"] == name
 

@@ -9,7 +9,7 @@ from deepenough.machinery import results
 
 def write_example(tmp_path, **overrides):
     run = results.ChapterRun("example", "quick", 0, tmp_path)
-    agree = results.Ruling("supported", "because the numbers agree")
+    agree = results.Ruling("supported", "because the numbers agree", "0123456789ab")
     verdicts = overrides.get("verdicts", [results.verdict("C1", agree, key="gap")])
     measurements = {"gap": results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), unit="ms", what="a gap", over="seeds")}
     return run.write(verdicts, measurements, seeds=[0, 1, 2])
@@ -33,7 +33,7 @@ def test_unknown_verdict_and_profile_are_rejected(tmp_path):
 
 def test_verdict_citing_a_missing_measurement_fails_validation(tmp_path):
     with pytest.raises(jsonschema.ValidationError, match="unknown measurement"):
-        nothing = results.Ruling("refuted", "cites nothing real")
+        nothing = results.Ruling("refuted", "cites nothing real", "0123456789ab")
         write_example(tmp_path, verdicts=[results.verdict("C1", nothing, key="nope")])
 
 

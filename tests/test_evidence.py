@@ -1,0 +1,61 @@
+"""Verdicts that could have come out otherwise (issue #24): every outcome of every decision table reachable
+at the full profile's own sample size, in a world where it is the truth; every published interval over
+independent units and inside its bounds; every trained model's positive control recorded."""
+import importlib
+
+import pytest
+
+from deepenough.machinery import records, results, runner
+from deepenough.machinery.power import POWER_MIN, Table, unreachable
+
+CHAPTERS = {name: runner.meta(page) for name, page in runner.notebooks().items()
+            if runner.meta(page).get("claims")}
+# Chapters whose decision tables have not yet moved to power-checked tables; each must leave this set.
+NOT_YET_MOVED = {"kv_cache", "information_lost", "serial_depth", "depth_width", "forgetting", "jokes"}
+TRAINS = {"serial_depth", "depth_width", "forgetting", "jokes", "information_lost"}
+
+
+def moving(name):
+    return pytest.mark.xfail(name in NOT_YET_MOVED, strict=True, reason="not yet moved to power tables (#24)")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+def test_every_outcome_is_reachable_at_the_full_profiles_own_n(name):
+    module = importlib.import_module(f"deepenough.chapters.{name}")
+    tables = module.TABLES
+    assert set(tables) >= set(CHAPTERS[name]["claims"])
+    for claim, table in tables.items():
+        assert isinstance(table, Table) and {"quick", "full"} <= set(table.designs)
+        weak = unreachable(table.power("full"))
+        assert not weak, f"{claim}: under full, {weak} reach power < {POWER_MIN} in their own worlds"
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+def test_the_published_record_carries_power_learned_and_fresh_seeds(name):
+    state, record = records.status(name)
+    assert state == "current", f"the record of {name} is {state}"
+    data = record["results"]
+    for v in data["verdicts"]:
+        assert v.get("power") and not unreachable(v["power"]), (v["claim"], v.get("power"))
+        assert v.get("confirmation"), v["claim"]
+    if name in TRAINS:
+        assert data.get("models"), "every trained model's positive control is recorded"
+    assert record["provenance"]["confirmation"]
+
+
+def published():
+    found = []
+    for name in CHAPTERS:
+        state, record = records.status(name)
+        if state == "current":
+            found += [(name, key, m) for key, m in record["results"]["measurements"].items()]
+    return found
+
+
+@pytest.mark.parametrize("name,key,m", published())
+def test_every_published_interval_is_over_independent_units_and_inside_its_bounds(name, key, m):
+    assert m["low"] <= m["mean"] <= m["high"]
+    assert m["over"] and m["n"] >= 1
+    limits = results.bounds_of(m["unit"])
+    if limits:
+        assert limits[0] <= m["low"] and m["high"] <= limits[1], f"{name}: {key} leaves {limits}"
