@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .machinery import diff as verdict_diff
 from .machinery import lint as lint_module
-from .machinery import runner, scaffold, seeds
+from .machinery import runner, scaffold, seeds, site
 
 
 def main(argv=None) -> int:
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
         print(f"error: {o.message}", file=sys.stderr)
     if failed:
         return 1
-    code = runner.build_html()
+    code = site.build_html()
     if code == 0:
         print(f"book: {runner.BUILD / 'html' / 'index.html'}")
     return code

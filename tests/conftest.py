@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from deepenough.machinery import runner
+from deepenough.machinery import runner, site
 
 
 @pytest.fixture(scope="session")
@@ -30,5 +30,5 @@ def built_book(chapter_outcomes):
     failed = [o.message for o in chapter_outcomes.values() if not o.ok]
     if failed:
         pytest.fail("chapters failed, so the book was not built:\n" + "\n".join(failed))
-    assert runner.build_html() == 0, "jupyter-book build -W reported warnings or errors (see its output above)"
+    assert site.build_html() == 0, "jupyter-book build -W reported warnings or errors (see its output above)"
     return runner.BUILD / "html"

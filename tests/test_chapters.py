@@ -36,8 +36,11 @@ def test_results_match_schema_and_declared_verdicts(chapter_outcomes, name):
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_quick_profile_fits_its_budget(chapter_outcomes, name):
+    """Read on the time scaled to a quiet machine (a reference workload timed beside the run), so a busy
+    machine reports its overrun without failing a correct run."""
     outcome = chapter_outcomes[name]
-    data = results.read_all(outcome.results.parent)[name]
     budget = runner.meta(NOTEBOOKS[name])["budget_s"]["quick"]
-    assert data["wall_time_s"] <= runner.BUDGET_SLACK * budget, (
-        f"{name} took {data['wall_time_s']:.0f} s in quick; its budget is {budget} s")
+    assert outcome.quiet_seconds is not None, "the runner measures every execution against the reference"
+    print(f"{name}: {outcome.seconds:.0f} s wall, {outcome.quiet_seconds:.0f} s on a quiet machine")
+    assert outcome.quiet_seconds <= runner.BUDGET_SLACK * budget, (
+        f"{name} took {outcome.quiet_seconds:.0f} s (scaled to a quiet machine) in quick; its budget is {budget} s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -68,7 +69,8 @@ def status(name: str, root: Path = paths.ROOT, records: Path = paths.RECORDS) ->
     record = read(name, records)
     if record is None:
         return "missing", None
-    if record["provenance"].get("sha256") != hashes(record_dir(name, records)):
+    recorded = record["provenance"].get("sha256")
+    if recorded is not None and recorded != hashes(record_dir(name, records)):
         return "altered", record
     current = record["provenance"]["key"] == full_key(name, root, seed=record["provenance"]["seed"])
     return ("current" if current else "stale"), record
@@ -90,10 +92,24 @@ def check(record: dict) -> list[str]:
         problems.append("the executed notebook is missing")
     elif record["provenance"].get("sha256") != hashes(record["notebook"].parent):
         problems.append("the notebook or results no longer match the hashes in provenance.json")
+    glued = glued_verdicts(record["notebook"], record["results"]["chapter"]) if record["notebook"].exists() else {}
+    written = {v["claim"]: v["verdict"] for v in record["results"].get("verdicts", [])}
+    if glued != written:
+        problems.append(f"results.json says {written} but the notebook's verdict box shows {glued}")
     fresh = set(record["results"].get("seeds", [])) & seeds.development()
     if fresh:
         problems.append(f"a record must run at seeds development never used; it drew {sorted(fresh)}")
     return problems
+
+
+def glued_verdicts(notebook: Path, chapter: str) -> dict[str, str]:
+    """The verdicts the executed notebook's verdict box shows, by claim."""
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("metadata", {}).get("scrapbook", {}).get("name") == f"{chapter}-at-a-glance":
+                text = "".join(str(v) for v in output.get("data", {}).values())
+                return dict(re.findall(r"\*\*(C\d+)\*\* \{bdg-[a-z]+\}`([^`]+)`", text))
+    return {}
 
 
 def folder_bytes(folder: Path) -> int:
@@ -139,6 +155,9 @@ def make(name: str, seed: int = seeds.RECORD, root: Path = paths.ROOT, records: 
         notebook = nbformat.read(outcome.executed, as_version=4)
         nbformat.write(notebook, staging / "notebook.ipynb")
         provenance["sha256"] = hashes(staging)
+        staging.chmod(0o755)  # mkdtemp makes it private; a record is for everyone to read
+        for file in staging.iterdir():
+            file.chmod(0o644)
         (staging / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
         size = folder_bytes(staging)
         if size > MAX_RECORD_BYTES:

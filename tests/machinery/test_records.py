@@ -5,7 +5,7 @@ import subprocess
 import nbformat
 import pytest
 
-from deepenough.machinery import paths, records, runner
+from deepenough.machinery import paths, records, runner, site
 
 pytestmark = pytest.mark.slow  # every test here starts Jupyter kernels
 
@@ -68,7 +68,7 @@ def test_a_stale_record_is_flagged_on_its_page(good_only):
     page.write_text(page.read_text().replace("x = 1 / 1", "x = 2 / 2"))   # the chapter's code changed
     assert records.status("good", repo, repo / "records")[0] == "stale"
     assert runner.run_chapter("good", root=repo, build=repo / "_build").ok
-    src = runner.stage(repo, repo / "_build", repo / "records")
+    src = site.stage(repo, repo / "_build", repo / "records")
     notebook = nbformat.read(src / "book" / "good.ipynb", as_version=4)
     notes = [c.source for c in notebook.cells if "profile-note" in c.metadata.get("tags", [])]
     assert len(notes) == 1 and "stale" in notes[0] and "deepenough record good" in notes[0]
@@ -78,7 +78,7 @@ def test_a_current_record_is_what_the_page_renders(good_only):
     repo = good_only
     records.make("good", root=repo, records=repo / "records")
     assert runner.run_chapter("good", root=repo, build=repo / "_build").ok
-    src = runner.stage(repo, repo / "_build", repo / "records")
+    src = site.stage(repo, repo / "_build", repo / "records")
     notebook = nbformat.read(src / "book" / "good.ipynb", as_version=4)
     assert notebook.cells[-1].outputs == nbformat.read(repo / "records" / "good" / "notebook.ipynb",
                                                        as_version=4).cells[-1].outputs
@@ -92,7 +92,7 @@ def test_a_prose_edit_keeps_the_record_current_and_shows_on_the_page(good_only):
     page.write_text(page.read_text().replace("# good\n", "# good\n\nA sentence written after the record.\n"))
     assert records.status("good", repo, repo / "records")[0] == "current"
     assert runner.run_chapter("good", root=repo, build=repo / "_build").ok
-    src = runner.stage(repo, repo / "_build", repo / "records")
+    src = site.stage(repo, repo / "_build", repo / "records")
     notebook = nbformat.read(src / "book" / "good.ipynb", as_version=4)
     assert any("written after the record" in c.source for c in notebook.cells if c.cell_type == "markdown")
     assert notebook.cells[-1].outputs == nbformat.read(repo / "records" / "good" / "notebook.ipynb",

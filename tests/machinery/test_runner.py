@@ -52,11 +52,24 @@ def test_run_all_reports_every_chapter_even_after_a_failure(book):
     assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False, "slow": False}
 
 
-def test_a_chapter_past_twice_its_budget_is_stopped_with_a_clear_message(book, monkeypatch):
-    monkeypatch.setattr(runner, "BUDGET_SLACK", 2.0)  # the default, whatever DEEPENOUGH_BUDGET_SLACK says here
+def test_a_hang_is_stopped_with_a_clear_message(book, monkeypatch):
+    monkeypatch.setattr(runner, "HANG_FACTOR", 2.0)
     outcome = run(book, "slow")
-    assert not outcome.ok and "'slow' stopped: a cell ran past 4 s (2 × the quick budget)" in outcome.message
+    assert not outcome.ok and "'slow' stopped: a cell ran past 4 s (2 × the quick budget: a hang" in outcome.message
     assert outcome.seconds < 20
+    assert not (book / "_build" / "executed" / "slow.key").exists(), "nothing vouches for a stopped run"
+
+
+def test_a_run_over_its_budget_finishes_and_reports_the_overrun_scaled_to_a_quiet_machine(book, monkeypatch):
+    page = book / "book" / "slow.md"
+    page.write_text(page.read_text().replace("time.sleep(30)", "time.sleep(6)"))
+    monkeypatch.setattr(runner, "reference_seconds", lambda: runner.QUIET_REFERENCE_S)  # as if quiet
+    outcome = run(book, "slow")
+    assert outcome.ok and outcome.results.exists(), outcome.message
+    assert "over 2 × its quick budget of 2 s" in outcome.message and outcome.quiet_seconds >= 6
+    monkeypatch.setattr(runner, "reference_seconds", lambda: 8 * runner.QUIET_REFERENCE_S)  # eight times slower
+    busy = run(book, "slow", force=True)
+    assert busy.ok and busy.quiet_seconds < 4 and "over" not in busy.message
 
 
 def test_cli_exit_codes(capsys):
@@ -150,3 +163,30 @@ def test_stability_reports_each_seeds_verdicts(book):
     found = runner.stability("good", seeds=(11, 22, 33), root=book, build=book / "_build")
     assert found == {11: {"C1": "supported"}, 22: {"C1": "supported"}, 33: {"C1": "supported"}}
     assert (book / "_build" / "stability" / "seed-22" / "results" / "good.json").exists()
+
+
+def test_a_truncated_or_edited_results_file_is_re_executed_not_reported_cached(book, capsys):
+    first = run(book, "good")
+    first.results.write_text(first.results.read_text()[:40])
+    again = run(book, "good")
+    assert again.ok and not again.cached and "good.json does not match the execution" in capsys.readouterr().out
+    assert runner.cached("good", "quick", 0, book, book / "_build")
+
+
+def test_two_runs_of_one_chapter_at_once_wait_for_each_other_and_leave_a_vouched_execution(book):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: run(book, "good", force=True), range(2)))
+    assert all(o.ok for o in outcomes)
+    assert runner.cached("good", "quick", 0, book, book / "_build")
+    assert not [p for p in (book / "_build").iterdir() if p.name.startswith(".good.")], "no private folder is left"
+
+
+def test_a_failed_run_leaves_nothing_a_later_step_trusts(book):
+    assert run(book, "good").ok
+    page = book / "book" / "good.md"
+    page.write_text(page.read_text().replace("1 / 1", "1 / 0"))
+    assert not run(book, "good").ok
+    assert not (book / "_build" / "results" / "good.json").exists()
+    assert not (book / "_build" / "executed" / "good.key").exists()
