@@ -18,8 +18,14 @@ from . import ledger, paths, scaffold
 from .rules import VERDICTS
 
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
-# Digits that read like a measurement: decimals, percentages, thousands separators, scientific notation.
-RESULT_LIKE = re.compile(r"(?<![\w.{`-])(\d+\.\d+|\d+(?:,\d{3})+|\d+(?:\.\d+)?\s?%|\d+(?:\.\d+)?e-?\d+)(?![\w`])")
+# Digits that read like a measurement: decimals, percentages (also "97 percent"), thousands separators,
+# scientific notation (also "2·10⁻⁶"), counts out of a total ("3 out of 40") and ratios ("12 times", "3x").
+RESULT_LIKE = re.compile(
+    r"(?<![\w.{`-])(\d+(?:\.\d+)?\s?(?:·|×)\s?10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+|\d+(?:\.\d+)?\s?(?:%|percent\b)"
+    r"|\d+\s+out\s+of\s+\d+|\d+(?:\.\d+)?(?:\s?times\b|[x×](?![\w`]))"
+    r"|\d+\.\d+|\d+(?:,\d{3})+|\d+(?:\.\d+)?e-?\d+)(?![\w`])")
+# Placeholders beside the templates' own marker: a draft's TBD, XXX, FIXME or a todo in any case.
+PLACEHOLDER = re.compile(r"\b(?:TBD|XXX|FIXME)\b|\btodo\b", re.I)
 INLINE_SKIP = re.compile(r"\{[\w:-]+\}`[^`]*`|`[^`]*`|\$[^$]*\$|\[[^\]]*\]\([^)]*\)")
 
 
@@ -76,7 +82,7 @@ def placeholder_problems(path: Path, root: Path = paths.ROOT) -> list[Problem]:
     for number, line in enumerate(path.read_text().splitlines(), 1):
         shown = line.strip() if len(line.strip()) <= 90 else line.strip()[:87] + "..."
         token = next((t for t in scaffold.TOKENS if t in line), None)
-        if re.search(rf"\b{scaffold.MARKER}\b", line):
+        if re.search(rf"\b{scaffold.MARKER}\b", line) or PLACEHOLDER.search(line):
             problems.append(Problem(path, number, f"placeholder left from the template: `{shown}`",
                                     "write what the words after TODO ask for in its place, and delete the marker"))
         elif token:
@@ -213,8 +219,9 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
     for paragraph in paragraphs(prose_lines(text)):
         if any("{cite" in line for _, line in paragraph):
             continue  # numbers in a paragraph that cites a paper are taken to be the paper's
+        quoting = False
         for number, line in paragraph:
-            prose = INLINE_SKIP.sub("", line)
+            prose, quoting = unquoted(INLINE_SKIP.sub("", line), quoting)  # a quotation's numbers are its speaker's
             for match in RESULT_LIKE.finditer(prose):
                 if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", prose[match.end():]):
                     continue  # the confidence level of an interval is a choice, not a result
@@ -238,6 +245,17 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
             position = found
 
     return sorted(problems, key=lambda p: p.line) + companion_problems(path.stem, list(info["claims"]), root)
+
+
+def unquoted(line: str, quoting: bool) -> tuple[str, bool]:
+    """``line`` without the words inside double quotes (a quotation may run on from the line before), and
+    whether a quotation is still open at its end."""
+    kept = []
+    for part in re.split(r'["“”]', line):
+        if not quoting:
+            kept.append(part)
+        quoting = not quoting
+    return " ".join(kept), not quoting
 
 
 def paragraphs(numbered_lines):

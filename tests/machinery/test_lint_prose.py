@@ -61,3 +61,44 @@ def test_lint_reports_a_typed_setting_in_a_chapter(tmp_path):
 def test_the_template_does_not_teach_typing_settings():
     page = Path(__file__).resolve().parents[2] / "book" / "template" / "chapter.md"
     assert lint.setting_problems(page, page.read_text()) == []
+
+
+def results_typed(prose: str) -> list[str]:
+    text = "---\ndeepenough:\n  chapter: toy\n  claims: []\n  budget_s: {quick: 60, full: 60}\n" \
+           "  expected: {}\n---\n\n# Toy\n\n" + prose + "\n"
+    found = []
+    for paragraph in lint.paragraphs(lint.prose_lines(text)):
+        for _, line in paragraph:
+            found += [m.group(1) for m in lint.RESULT_LIKE.finditer(lint.INLINE_SKIP.sub("", line))]
+    return found
+
+
+def test_every_written_form_of_a_result_is_caught():
+    for prose, expected in (("It was right 97 percent of the time.", "97 percent"),
+                            ("It forked 3 out of 40 runs.", "3 out of 40"),
+                            ("The cache is 12 times faster.", "12 times"),
+                            ("The cache is 3x faster.", "3x"),
+                            ("The error is 2·10⁻⁶ relative.", "2·10⁻⁶"),
+                            ("It was right 97% of the time.", "97%")):
+        assert results_typed(prose) == [expected], prose
+    assert results_typed("Claim C10 of 2024, with {glue:text}`toy-share` percent.") == []
+
+
+def test_every_placeholder_form_is_caught(tmp_path):
+    for line in ("TBD: the finding.", "todo: write the claim", "XXX fill in", "FIXME the figure", "TODO the rest"):
+        page = tmp_path / "page.md"
+        page.write_text(f"# Toy\n\n{line}\n")
+        assert [p.line for p in lint.placeholder_problems(page, tmp_path)] == [3], line
+    page.write_text("# Toy\n\nA finished sentence about a toddler.\n")
+    assert lint.placeholder_problems(page, tmp_path) == []
+
+
+def test_a_quotation_keeps_its_numbers_even_across_lines_but_our_own_prose_does_not(tmp_path):
+    page = tmp_path / "book" / "toy.md"
+    page.parent.mkdir()
+    page.write_text("---\ndeepenough:\n  chapter: toy\n  claims: []\n  budget_s: {quick: 60, full: 60}\n"
+                    "  expected: {}\n---\n\n# Toy\n\nThe author: \"Imagine an output 1000 times\nsmaller\". "
+                    "Ours was 12 times smaller.\n")
+    found = [p.message.split("`")[1] for p in lint.lint(page, registry={}, bibliography=set(), root=tmp_path)
+             if "looks like a result" in p.message]
+    assert found == ["12 times"]
