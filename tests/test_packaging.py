@@ -220,6 +220,20 @@ def test_workflow_grants_pages_rights_only_to_the_deploy_job():
     assert jobs["publish"]["concurrency"]["group"] == "pages"
 
 
+def test_workflow_pins_every_action_by_commit_and_reads_one_package_index_per_install():
+    flow = workflow()
+    uses = [step["uses"] for job in flow["jobs"].values() for step in job["steps"] if "uses" in step]
+    assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
+    text = (ROOT / ".github" / "workflows" / "book.yml").read_text()
+    assert "PIP_EXTRA_INDEX_URL" not in text and "--extra-index-url" not in text
+    assert text.count("--index-url https://download.pytorch.org/whl/cpu") == 1
+
+
+def test_workflow_tells_pull_requests_apart_by_number_not_branch_name():
+    group = workflow()["concurrency"]["group"]
+    assert "github.event.pull_request.number" in group and "head_ref" not in group
+
+
 # --- the book's configuration ------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
