@@ -8,6 +8,20 @@ from .machinery import lint as lint_module
 from .machinery import runner, scaffold, seeds, site
 
 
+def natural(text: str) -> int:
+    """A seed: a whole number, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 0 or more")
+    return int(text)
+
+
+def positive(text: str) -> int:
+    """A count: a whole number, 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deepenough", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -28,19 +42,19 @@ def main(argv=None) -> int:
     record = sub.add_parser("record", help="run a chapter's full profile and store it in records/ with its provenance")
     record.add_argument("chapter", nargs="?", help="a chapter name (or --all)")
     record.add_argument("--all", action="store_true", help="every chapter whose record is missing or stale")
-    record.add_argument("--seed", type=int, default=seeds.RECORD)
+    record.add_argument("--seed", type=natural, default=seeds.RECORD)
     stable = sub.add_parser("stability", help="run a chapter at three fixed seeds; fail if any verdict moves")
     stable.add_argument("chapter")
-    stable.add_argument("--seeds", type=int, nargs="+", default=list(seeds.STABILITY))
+    stable.add_argument("--seeds", type=natural, nargs="+", default=list(seeds.STABILITY))
     stable.add_argument("--profile", default="quick")
     diff = sub.add_parser("diff", help="compare two results directories claim by claim")
     diff.add_argument("old", type=Path)
     diff.add_argument("new", type=Path)
     for p in (run, build):
         p.add_argument("--profile", default="quick", help="quick (CI, minutes) or full (more seeds, larger models)")
-        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--seed", type=natural, default=0)
     build.add_argument("--force", action="store_true", help="re-execute even chapters that have not changed")
-    build.add_argument("--jobs", type=int, default=None,
+    build.add_argument("--jobs", type=positive, default=None,
                        help="chapters executed at a time (default: $DEEPENOUGH_JOBS, else 2 on two or more cores); "
                             "each gets cores / jobs threads")
     args = parser.parse_args(argv)
@@ -50,6 +64,10 @@ def main(argv=None) -> int:
             print(f"{name:20s} {path.relative_to(runner.ROOT)}")
         return 0
     if args.command == "lint":
+        missing = [str(f) for f in args.files if not f.is_file()]
+        if missing:
+            print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
+            return 2
         problems = [p for f in (args.files or lint_module.chapter_files()) for p in lint_module.lint(f)]
         for p in problems:
             print(p)
@@ -68,7 +86,11 @@ def main(argv=None) -> int:
               f"python -m deepenough run {args.name}")
         return 0
     if args.command == "diff":
-        print("\n".join(verdict_diff.diff(args.old, args.new)))
+        try:
+            print("\n".join(verdict_diff.diff(args.old, args.new)))
+        except (verdict_diff.DiffError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "record":
         from .machinery import records

@@ -6,10 +6,13 @@ numbers that moved outside each other's interval.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from jsonschema import ValidationError
+
 from .ledger import format_number
-from .results import read_all
+from .results import validate
 
 
 def key_numbers(results: dict[str, dict]) -> dict[str, tuple[str, dict | None, str, str]]:
@@ -35,8 +38,32 @@ def moved(old: dict | None, new: dict | None) -> bool:
     return not (old["low"] <= new["mean"] <= old["high"] and new["low"] <= old["mean"] <= new["high"])
 
 
+class DiffError(ValueError):
+    """The folders cannot be compared; the message says why."""
+
+
+def results_in(folder: Path) -> dict[str, dict]:
+    if not Path(folder).is_dir():
+        raise DiffError(f"{folder} is not a folder of results files")
+    found = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            found.update(read_one(path))
+        except (ValueError, ValidationError) as e:
+            raise DiffError(f"{path} is not a valid results file: {str(e).splitlines()[0]}") from None
+    if not found:
+        raise DiffError(f"{folder} holds no results files (<chapter>.json)")
+    return found
+
+
+def read_one(path: Path) -> dict[str, dict]:
+    data = json.loads(path.read_text())
+    validate(data)
+    return {data["chapter"]: data}
+
+
 def diff(old_dir: Path, new_dir: Path) -> list[str]:
-    old, new = key_numbers(read_all(old_dir)), key_numbers(read_all(new_dir))
+    old, new = key_numbers(results_in(old_dir)), key_numbers(results_in(new_dir))
     lines = []
     for claim in sorted(set(old) | set(new), key=lambda c: int(c[1:])):
         if claim not in old:

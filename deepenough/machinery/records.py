@@ -50,9 +50,14 @@ def read(name: str, records: Path = paths.RECORDS) -> dict | None:
     folder = record_dir(name, records)
     if not (folder / "provenance.json").exists():
         return None
-    return {"results": json.loads((folder / "results.json").read_text()),
-            "provenance": json.loads((folder / "provenance.json").read_text()),
-            "notebook": folder / "notebook.ipynb"}
+    found = {"notebook": folder / "notebook.ipynb"}
+    for part in ("results", "provenance"):
+        try:
+            found[part] = json.loads((folder / f"{part}.json").read_text())
+        except (OSError, ValueError) as e:
+            raise RecordError(f"{folder / f'{part}.json'} cannot be read ({e}); re-make the record with "
+                              f"`deepenough record {name}` or restore it from git") from None
+    return found
 
 
 def sha256(path: Path) -> str:

@@ -10,6 +10,7 @@ each one left (and each placeholder whose marker was deleted but whose words wer
 """
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -54,6 +55,13 @@ def targets(name: str, root: Path = paths.ROOT) -> Created:
     return Created(*(root / target.format(name=name) for _, target in TEMPLATES.values()))
 
 
+class IndentedDumper(yaml.SafeDumper):
+    """Writes lists indented under their key, as _toc.yml is written by hand."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):
+        return super().increase_indent(flow, False)
+
+
 def fill(text: str, name: str, claim: str, title: str) -> str:
     values = dict(zip(TOKENS, (name, claim, title, verdict_function(claim))))
     return re.sub("|".join(map(re.escape, TOKENS)), lambda m: values[m.group(0)], text)
@@ -61,12 +69,14 @@ def fill(text: str, name: str, claim: str, title: str) -> str:
 
 def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who: str | None = None,
                 summary: str | None = None, root: Path = paths.ROOT) -> Created:
-    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-        raise ScaffoldError(f"chapter name {name!r} must be lower_snake_case (it names files and glue keys)")
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
+        raise ScaffoldError(f"chapter name {name!r} must be lower_snake_case and not a Python keyword "
+                            "(it names a module, files and glue keys)")
     if not re.fullmatch(r"C[1-9][0-9]*", claim):
         raise ScaffoldError(f"claim id {claim!r} must look like C11 (it names the verdict function)")
-    if not title.strip() or "\n" in title or '"""' in title:
-        raise ScaffoldError("give the title as one line of text")
+    if not title.strip() or "\n" in title or '"' in title or "\\" in title:
+        raise ScaffoldError("give the title as one line of text, without double quotes or backslashes "
+                            "(it is written into a Python docstring)")
     created = targets(name, root)
     existing = [p.relative_to(root).as_posix() for p in created if p.exists()]
     if existing:
@@ -92,7 +102,7 @@ def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who
         part = {"caption": PART, "chapters": []}
         parts.insert(max(len(parts) - 1, 0), part)
     part["chapters"].append({"file": f"book/{name}"})
-    toc_path.write_text(yaml.safe_dump(toc, sort_keys=False, allow_unicode=True))
+    toc_path.write_text(yaml.dump(toc, Dumper=IndentedDumper, sort_keys=False, allow_unicode=True))
 
     if claim not in registry:
         with registry_path.open("a") as f:

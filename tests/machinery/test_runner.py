@@ -190,3 +190,11 @@ def test_a_failed_run_leaves_nothing_a_later_step_trusts(book):
     assert not run(book, "good").ok
     assert not (book / "_build" / "results" / "good.json").exists()
     assert not (book / "_build" / "executed" / "good.key").exists()
+
+
+def test_a_chapter_failing_after_it_wrote_its_results_leaves_no_results(book):
+    page = book / "book" / "good.md"
+    page.write_text(page.read_text() + "\n```{code-cell} ipython3\nraise RuntimeError('after the write')\n```\n")
+    outcome = run(book, "good")
+    assert not outcome.ok and "after the write" in outcome.message
+    assert not (book / "_build" / "results" / "good.json").exists(), "the ledger must not read a failed run"
