@@ -24,4 +24,5 @@ if ! command -v chromium >/dev/null; then
     $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-"$VENV/bin/python" -c "from deepenough.lab import smollm; print('model cache:', smollm.ensure_converted())"
+# Converted once; the converted weights' sha256 is noted beside them and checked before every execution.
+"$VENV/bin/python" -c "from deepenough.machinery import modelcheck; print('model cache:', modelcheck.verified())"

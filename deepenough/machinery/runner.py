@@ -34,7 +34,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
 from ..lab.smollm import GGUF_SHA256
-from . import paths
+from . import modelcheck, paths
 from .results import PROFILES, TRACKED_PACKAGES
 from .seeds import STABILITY
 
@@ -384,6 +384,7 @@ def execute(name: str, path: Path, notebook, profile: str, seed: int, folder: Pa
     limit = HANG_FACTOR * budget
     parameters = {"profile": profile, "seed": int(seed), "results_dir": str(results.parent)}
     os.environ["HF_HUB_OFFLINE"] = "1"
+    modelcheck.verified()  # a damaged converted model is converted again, never loaded
     before = reference_seconds()
     start = time.perf_counter()
     try:
