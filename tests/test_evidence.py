@@ -7,6 +7,7 @@ import pytest
 
 from deepenough.machinery import records, results, runner
 from deepenough.machinery.power import POWER_MIN, Table, unreachable
+from deepenough.machinery.rules import Ruling, check
 
 CHAPTERS = {name: runner.meta(page) for name, page in runner.notebooks().items()
             if runner.meta(page).get("claims")}
@@ -59,3 +60,20 @@ def test_every_published_interval_is_over_independent_units_and_inside_its_bound
     limits = results.bounds_of(m["unit"])
     if limits:
         assert limits[0] <= m["low"] and m["high"] <= limits[1], f"{name}: {key} leaves {limits}"
+
+
+def decided_again(name: str, data: dict) -> None:
+    """Every verdict in ``data`` is what its chapter's table decides from the values it records: a verdict
+    edited by hand, or written without ``decide``, fails here."""
+    tables = importlib.import_module(f"deepenough.chapters.{name}").TABLES
+    for v in data["verdicts"]:
+        decided = v.get("decided", v["verdict"])
+        check(tables[v["claim"]].rules, Ruling(decided, v["reason"], v["rule"], v.get("why", ""), v.get("values"),
+                                               v.get("row", -1)))
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+def test_every_published_verdict_is_what_its_table_decides_from_the_recorded_values(name):
+    state, record = records.status(name)
+    assert state == "current", f"the record of {name} is {state}"
+    decided_again(name, record["results"])
