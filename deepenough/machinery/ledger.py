@@ -23,26 +23,33 @@ def scope(chapter_page: Path | None, claim: str) -> dict:
 
 def ledger_rows(registry: dict[str, dict], results: dict[str, dict], records: dict[str, dict] | None = None,
                 pages: dict[str, Path] | None = None) -> list[dict]:
-    """One row per registered claim: the quick verdict, the full record's verdict, the deciding number, the scope."""
+    """One row per registered claim, from the run its chapter page shows: the full record where it is
+    current, else the quick run (``results``); the other run's verdict beside it."""
     records, pages = records or {}, pages or {}
-    tested = {v["claim"]: (r, v) for r in results.values() for v in r["verdicts"]}
+    shown = {name: records[name]["results"] if records.get(name, {}).get("state") == "current" else r
+             for name, r in results.items()}
+    shown |= {name: rec["results"] for name, rec in records.items() if rec["state"] == "current" and name not in shown}
+    tested = {v["claim"]: (r, v) for r in shown.values() for v in r["verdicts"]}
+    quick = {v["claim"]: v["verdict"] for r in results.values() for v in r["verdicts"]}
     recorded = {v["claim"]: (name, rec, v) for name, rec in records.items() for v in rec["results"]["verdicts"]}
     rows = []
     for cid, claim in registry.items():
         row = {"id": cid, "claim": claim["claim"], "who": claim["who"], "verdict": NOT_YET, "why": "", "reason": "",
-               "key": "", "chapter": "", "profile": "", "seeds": [], "record": None, "record_state": "missing",
-               "rests_on": "", "frontier": ""}
+               "key": "", "chapter": "", "profile": "", "seeds": [], "finished": "", "quick": quick.get(cid),
+               "record": None, "record_state": "missing", "confirmation": "", "rests_on": "", "frontier": "",
+               "shows_record": records.get(tested[cid][0]["chapter"], {}).get("state") == "current"
+               if cid in tested else False}
         if cid in tested:
             r, v = tested[cid]
             key = r["measurements"].get(v["key"]) if v["key"] else None
             row.update(verdict=v["verdict"], why=v.get("why", v["reason"]), reason=v["reason"],
-                       chapter=r["chapter"], profile=r["profile"], seeds=r["seeds"],
+                       chapter=r["chapter"], profile=r["profile"], seeds=r["seeds"], finished=r["finished"][:10],
                        key=f"{key['what']}: {format_number(key)}" if key else "",
+                       confirmation=(v.get("confirmation") or {}).get("state", ""),
                        **scope(pages.get(r["chapter"]), cid))
         if cid in recorded:
             name, rec, v = recorded[cid]
-            row.update(record=v["verdict"], record_state=rec["state"], record_seeds=rec["results"]["seeds"],
-                       confirmation=(v.get("confirmation") or {}).get("state", "no development verdict"))
+            row.update(record=v["verdict"], record_state=rec["state"])
         rows.append(row)
     return rows
 
@@ -68,27 +75,34 @@ def card_markdown(r: dict) -> str:
     """One claim as a card: a phone shows it as a block, not as a table row that scrolls."""
     lines = [f":::{{grid-item-card}} **{r['id']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
     if r["chapter"]:
-        seeds = ", ".join(map(str, r["seeds"]))
         lines += [f"**Why:** {r['why']}", "",
                   f"**Deciding number:** {r['key'] or 'none'}", "",
-                  f"**Rests on:** {r['rests_on'] or 'see the chapter'}; {r['profile']} profile, seeds {seeds}.", ""]
+                  f"**Rests on:** {r['rests_on'] or 'see the chapter'}.", "",
+                  f"**Shown:** {shown_run(r)}", ""]
         if r["frontier"]:
             lines += [f"**Frontier models:** {r['frontier']}", ""]
-        if r["record"] is None:
-            lines += ["**Full record:** none yet.", ""]
-        else:
-            flag = {"stale": " (stale: the code changed since)",
-                    "altered": " (altered: its files no longer match their hashes)"}.get(r["record_state"], "")
-            differs = " — differs from the quick verdict" if r["record"] != r["verdict"] else ""
-            confirmed = {"confirmed": " — confirmed at fresh seeds",
-                         "not confirmed": " — not confirmed at fresh seeds"}.get(r.get("confirmation"), "")
-            lines += [f"**Full record:** {badge(r['record'])}{flag}{differs}{confirmed}", ""]
         lines += [f"{{doc}}`Chapter <{r['chapter']}>` · {{ref}}`the rule <{r['chapter']}-rule>`", "",
                   "```{dropdown} The full reason", r["reason"], "```"]
     else:
         lines += ["No chapter tests this claim yet."]
     lines.append(":::")
     return "\n".join(lines)
+
+
+def shown_run(r: dict) -> str:
+    """Which run the card (and its chapter page) shows, and what the other run says."""
+    seeds = ", ".join(map(str, r["seeds"]))
+    if r["shows_record"]:
+        confirmed = {"confirmed": "; confirmed at fresh seeds",
+                     "not confirmed": "; not confirmed at fresh seeds"}.get(r["confirmation"], "")
+        quick = ("no quick run in this build" if r["quick"] is None else
+                 "the quick run agrees" if r["quick"] == r["verdict"] else f"the quick run reads {badge(r['quick'])}")
+        return f"the full record, seeds {seeds}, {r['finished']}{confirmed}; {quick}."
+    record = {"missing": "no full record yet",
+              "stale": "the full record is stale (the code changed since)",
+              "altered": "the full record no longer matches its hashes"}[r["record_state"]]
+    read = f", and read {badge(r['record'])}" if r["record"] and r["record_state"] != "missing" else ""
+    return f"the quick run, seeds {seeds}, {r['finished']}; {record}{read}."
 
 
 def ledger_markdown(rows: list[dict]) -> str:
@@ -108,11 +122,13 @@ def report_markdown(results: dict[str, dict], records: dict[str, dict] | None = 
         env = r["environment"]
         hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
         software = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if k in ("torch", "transformers"))
-        lines.append(f"| {{doc}}`{name}` | quick | {', '.join(map(str, r['seeds']))} | {minutes(r['wall_time_s'])} "
+        shows_record = records.get(name, {}).get("state") == "current"
+        lines.append(f"| {{doc}}`{name}` | quick{'' if shows_record else ' (shown)'} "
+                     f"| {', '.join(map(str, r['seeds']))} | {minutes(r['wall_time_s'])} "
                      f"| `{r['commit']}`, {r['finished'][:10]} | {hardware} | Python {env['python']}, {software} |")
         if name in records:
             p = records[name]["provenance"]
-            state = "full record" + (" (stale)" if records[name]["state"] == "stale" else "")
+            state = "full record" + {"current": " (shown)"}.get(records[name]["state"], f" ({records[name]['state']})")
             software = ", ".join(f"{k} {v}" for k, v in p["packages"].items() if k in ("torch", "transformers"))
             lines.append(f"| | {state} | {', '.join(map(str, p['seeds']))} | {minutes(p['wall_time_s'])} "
                          f"| `{p['commit']}`, {p['finished'][:10]} | {p['hardware']} "

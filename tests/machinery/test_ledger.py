@@ -39,15 +39,21 @@ def test_untested_claims_show_not_yet_tested_and_tested_ones_their_card(tmp_path
     page = ledger.ledger_markdown(list(rows.values()))
     assert page.count(":::{grid-item-card}") == 10 and "{bdg-warning}`nuanced` × 1" in page
     assert "{ref}`the rule <kv_cache-rule>`" in page and "```{dropdown} The full reason" in page
-    assert "**Full record:** none yet." in page
+    assert "the quick run, seeds 0, 1, 2, " in page and "; no full record yet." in page
 
 
-def test_a_record_that_disagrees_with_quick_is_flagged(tmp_path):
+def test_the_ledger_shows_the_run_the_page_shows_and_what_the_other_run_reads(tmp_path):
     quick = write_c1(tmp_path / "quick")
     record = {"results": write_c1(tmp_path / "full", "supported")["kv_cache"], "state": "stale"}
     rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), quick, {"kv_cache": record})}
     card = ledger.card_markdown(rows["C1"])
-    assert "{bdg-success}`supported` (stale: the code changed since) — differs from the quick verdict" in card
+    assert rows["C1"]["verdict"] == "nuanced", "a stale record is not shown, so the quick verdict is"
+    assert "the quick run, seeds 0, 1, 2" in card and "stale (the code changed since), and read " \
+        "{bdg-success}`supported`" in card
+    current = {"kv_cache": {**record, "state": "current"}}
+    rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), quick, current)}
+    assert rows["C1"]["verdict"] == "supported", "a current record is what the page shows, so the ledger shows it"
+    assert "the quick run reads {bdg-warning}`nuanced`" in ledger.card_markdown(rows["C1"])
 
 
 def test_the_verdict_box_names_claim_badge_why_profile_and_the_rule(tmp_path):
