@@ -51,6 +51,7 @@ def test_a_fresh_scaffold_has_passing_unit_tests_and_fails_the_linter_at_each_pl
     assert "book/fresh" in (repo / "_toc.yml").read_text()
     module = created.module.read_text()
     assert module.startswith('"""Page ``book/fresh.md``, claim C1: A fresh chapter\n') and "def c1_verdict(" in module
+    assert 'TABLES = {"C1": Table(' in module
     assert "from deepenough.chapters import fresh" in created.page.read_text()
 
     # the template's tests are real tests of the template's verdict function: they pass as scaffolded
@@ -96,40 +97,57 @@ def test_a_placeholder_whose_marker_alone_was_deleted_is_still_reported(repo):
 COIN_MODULE = '''"""Page ``book/coin.md``, claim C11: is the coin fair?
 
 A simulated coin is flipped a fixed number of times per seed; the claim holds if the interval over seeds
-of the share of heads contains one half.
+of the share of heads lies within a tenth of one half.
 """
 from __future__ import annotations
 
-from ..machinery.rules import Rule, Ruling, always, decide
+from ..lab import stats
+from ..machinery.power import Table, World
+from ..machinery.rules import Rule, Ruling, always
 
+SETTINGS = {"quick": {"seeds": 3, "flips": 1_000}, "full": {"seeds": 10, "flips": 100_000}}
 FAIR_SHARE = 0.5  # a fair coin lands heads half the time: that is what "fair" means
+TOLERANCE = 0.1   # a coin within a tenth of one half is called fair here
+
+
+def summarise(per_seed, design) -> dict:
+    return {"share": stats.mean_ci(per_seed)}
+
 
 C11_RULES = (
-    Rule("supported", f"the interval of the share of heads contains {FAIR_SHARE:g}",
-         lambda v: v["share"]["low"] <= FAIR_SHARE <= v["share"]["high"]),
-    Rule("refuted", f"the interval of the share of heads excludes {FAIR_SHARE:g}", always),
+    Rule("supported", f"the interval of the share of heads lies within {TOLERANCE:g} of {FAIR_SHARE:g}",
+         lambda v: FAIR_SHARE - TOLERANCE <= v["share"]["low"] and v["share"]["high"] <= FAIR_SHARE + TOLERANCE),
+    Rule("refuted", f"the interval of the share of heads lies more than {TOLERANCE:g} from {FAIR_SHARE:g}", always),
 )
 
 
-def c11_verdict(share: dict) -> Ruling:
-    """C11 from the share of heads (an interval over seeds)."""
-    return decide(C11_RULES, {"share": share}, f"the share of heads is [{share['low']:.3g}, {share['high']:.3g}]")
+def coin(p):
+    return lambda rng, design: rng.binomial(design["flips"], p, design["seeds"]) / design["flips"]
+
+
+TABLES = {"C11": Table("C11", C11_RULES, summarise,
+                       (World("supported", "a fair coin", coin(FAIR_SHARE)),
+                        World("refuted", "a coin landing heads 80% of the time", coin(0.8))),
+                       designs=SETTINGS)}
+
+
+def c11_verdict(per_seed, profile: str) -> Ruling:
+    """C11 from the share of heads of each seed."""
+    share = stats.mean_ci(per_seed)
+    return TABLES["C11"].decide(per_seed, profile, f"the share of heads is [{share['low']:.3g}, {share['high']:.3g}]")
 '''
-COIN_TESTS = '''"""Unit tests for deepenough/chapters/coin.py: each outcome of c11_verdict, reached by a share."""
-from deepenough.chapters.coin import FAIR_SHARE, c11_verdict
+COIN_TESTS = '''"""Unit tests for deepenough/chapters/coin.py: each outcome of c11_verdict, reached by shares."""
+from deepenough.chapters.coin import FAIR_SHARE, TABLES, c11_verdict
+from deepenough.machinery.power import unreachable
 
 
-def share(low, high):
-    return {"mean": (low + high) / 2, "low": low, "high": high, "n": 3}
+def test_shares_of_heads_around_one_half_support_fairness():
+    assert c11_verdict([FAIR_SHARE - 0.02, FAIR_SHARE, FAIR_SHARE + 0.01], "quick").verdict == "supported"
 
 
-def test_a_share_of_heads_around_one_half_supports_fairness():
-    assert c11_verdict(share(FAIR_SHARE - 0.02, FAIR_SHARE + 0.01)).verdict == "supported"
-
-
-def test_a_share_of_heads_away_from_one_half_refutes_fairness():
-    assert c11_verdict(share(0.55, 0.6)).verdict == "refuted"
-    assert c11_verdict(share(0.3, 0.45)).verdict == "refuted"
+def test_shares_of_heads_away_from_one_half_refute_fairness_and_both_are_reached_under_full():
+    assert c11_verdict([0.8, 0.82, 0.79], "quick").verdict == "refuted"
+    assert unreachable(TABLES["C11"].power("full")) == []
 '''
 # Every placeholder of the page, and the settings and names the coin needs, as (template text, coin text).
 COIN_PAGE = [
@@ -138,9 +156,6 @@ COIN_PAGE = [
     ('frontier: "TODO: what the verdict does and does not say about frontier models"',
      "frontier: nothing; it checks the book's machinery"),
     ("import matplotlib.pyplot as plt\n", "import matplotlib.pyplot as plt\nimport numpy as np\n"),
-    ("    \"seeds\": run.pick(quick=3, full=10),  # independent runs: every interval is over seeds\n",
-     "    \"seeds\": run.pick(quick=3, full=10),  # independent runs: every interval is over seeds\n"
-     "    \"flips\": run.pick(quick=1_000, full=100_000),  # flips per seed\n"),
     ('> "TODO: the exact words from the debate"', '> "the coin is fair"'),
     ("> — TODO: the speaker's role (the author, Radford Neal, a commenter), never a name the debate does not use",
      "> — a tester"),
@@ -159,7 +174,6 @@ COIN_PAGE = [
     ("TODO: a caption that states the finding.", "Every seed's share of heads is close to one half."),
     ('unit="TODO: its unit", what="TODO: what the number is, in a few words"', 'unit="", what="share of heads"'),
     ('run.glue("threshold", coin.THRESHOLD)', 'run.glue("fair-share", coin.FAIR_SHARE)'),
-    ("coin.C11_RULES, ruling", "coin.C11_RULES, ruling"),
     ("TODO: why the threshold {glue:text}`coin-threshold` is the right line, and what the verdict does and does not "
      "say about frontier models.",
      "A fair coin gives {glue:text}`coin-fair-share` heads; this says nothing about models."),
@@ -193,6 +207,7 @@ def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(r
     results.validate(data)
     assert data["claims"] == ["C11"] and data["verdicts"][0]["verdict"] == "supported", data["verdicts"]
     assert data["verdicts"][0]["reason"].startswith("the share of heads is [0.4")
+    assert set(data["verdicts"][0]["power"]) == {"supported", "refuted"}
 
 
 def test_scaffold_refuses_to_overwrite_any_of_its_files_and_needs_a_quote_for_a_new_claim(repo):
