@@ -5,9 +5,9 @@ from deepenough.lab import stats
 from deepenough.machinery import ledger, paths, results
 
 
-def test_registry_lists_c1_to_c10_with_quotes():
-    registry = ledger.claims()
-    assert list(registry) == [f"C{i}" for i in range(1, 11)]
+def test_registry_numbers_its_claims_from_c1_without_gaps_each_with_its_quote():
+    registry = ledger.claims()  # a contributor's new claim (C11, C12, …) extends it; none may be skipped
+    assert list(registry) == [f"C{i}" for i in range(1, len(registry) + 1)] and len(registry) >= 10
     assert all(c["quote"] and c["who"] and c["claim"] for c in registry.values())
 
 
@@ -35,9 +35,9 @@ def test_untested_claims_show_not_yet_tested_and_tested_ones_their_card(tmp_path
     assert rows["C1"]["verdict"] == "nuanced" and rows["C1"]["chapter"] == "kv_cache"
     assert rows["C1"]["why"] == "the forks sit at near-ties"
     assert "max gap: 2e-12 (95% CI" in rows["C1"]["key"] and "over seeds" in rows["C1"]["key"]
-    assert all(rows[f"C{i}"]["verdict"] == ledger.NOT_YET for i in range(2, 11))
+    assert all(rows[cid]["verdict"] == ledger.NOT_YET for cid in rows if cid != "C1")
     page = ledger.ledger_markdown(list(rows.values()))
-    assert page.count(":::{grid-item-card}") == 10 and "{bdg-warning}`nuanced` × 1" in page
+    assert page.count(":::{grid-item-card}") == len(rows) and "{bdg-warning}`nuanced` × 1" in page
     assert "{ref}`the rule <kv_cache-rule>`" in page and "```{dropdown} The full reason" in page
     assert "the quick run, seeds 0, 1, 2, " in page and "; no full record yet." in page
 
