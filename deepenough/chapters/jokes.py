@@ -4,7 +4,8 @@ Part 1 samples "Tell me a joke." many times, groups near-duplicates, matches kno
 each sample's format. Part 2 trains tiny transformers on a task with a checkable "clever" answer (the
 word linked to both of two setups), scores them on setups they were trained on and on new ones, and
 compares best-of-n sampling (luck) with depth, looping and a written scratchpad (serial compute) at
-equal FLOPs per answer.
+equal FLOPs per answer. ``TABLES["C9"]`` is the decision table with the summary the page runs on its raw
+samples and seeds and, for power, a world for each outcome.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import torch
 
 from ..lab import numbers, stats, tiny, train
 from ..machinery import paths
-from ..machinery.rules import Rule, Ruling, always, decide
+from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.rules import Rule, always
 
 # --- Part 1: the joke census -------------------------------------------------------------------------
 
@@ -204,6 +206,7 @@ def census(texts: list[str], known: list[str], threshold: float = NEAR_DUPLICATE
         "top_group_members": [texts[groups.index(g)] for g, _ in sizes[:5]],
         "known": sum(matches_known(t, known) for t in texts),
         "formats": Counter(formats),
+        "format_of": formats,
         "top_format_share": Counter(formats).most_common(1)[0][1] / n,
         "joke_format_share": sum(f in JOKE_FORMATS for f in formats) / n,
     }
@@ -349,18 +352,21 @@ def route_models(seed: int, d_model: int, loops: int, depths: tuple[int, ...], d
 
 def train_routes(seed: int, steps: int, d_model: int, loops: int, depths: tuple[int, ...],
                  batch: int = 128, lr: float = 3e-3, device: str = "cpu") -> dict:
-    """Train every route on one seed's world; score each on trained setups and on new ones."""
+    """Train every route on one seed's world; score each on trained setups and on new ones, with its positive
+    control (teacher-forced accuracy on the trained setups, against a uniform guess of the punchline)."""
     world = make_world(seed)
     trained, new = world.setups(new=False), world.setups(new=True)
     out = {"baseline": one_link_baseline(world, new)}
     for name, model in route_models(seed, d_model, loops, depths, device).items():
         think = name.startswith("scratchpad")
-        log = train.train(model, sampler(encode(world, trained, think), batch), steps, seed=seed, lr=lr)
+        seen = encode(world, trained, think)
+        log = train.train(model, sampler(seen, batch), steps, seed=seed, lr=lr)
         answer = answer_with_scratchpad if think else answer_directly
         old, fresh = answer(model, world, trained), answer(model, world, new)
         out[name] = {"trained": old["accuracy"], "accuracy": fresh["accuracy"], "p_correct": fresh.get("p_correct"),
                      "flops": flops_per_answer(model, fresh["tokens"]), "tokens": fresh["tokens"],
-                     "params": tiny.count_params(model), "seconds": log.seconds}
+                     "params": tiny.count_params(model), "seconds": log.seconds,
+                     "control": train.positive_control(model, seen, chance=1 / WORDS, at="trained setups")}
     return out
 
 
@@ -437,11 +443,6 @@ def census_reading(cases: list[str]) -> str:
     return "undecided"
 
 
-def serial_beats_luck(advantage: dict) -> bool:
-    """True when the lower bound of (serial success - luck success at equal FLOPs) clears SERIAL_ADVANTAGE."""
-    return advantage["low"] >= SERIAL_ADVANTAGE
-
-
 def beats_baseline(success: dict, baseline: float) -> bool:
     """Does a route solve new two-setup puns clearly better than a format that knows one setup?"""
     return success["low"] >= baseline + LEARNED_MARGIN
@@ -459,10 +460,64 @@ def serial_reading(advantage: dict, informative: bool) -> str:
     return "undecided"
 
 
+def census_shares(groups: list[int], formats: list[str]) -> tuple[dict, dict, dict]:
+    """One temperature's retold share, commonest format's share and joke-form share, each a Wilson interval
+    over samples (the independent unit: each sample is its own draw)."""
+    n, counts = len(groups), Counter(formats)
+    return (stats.proportion_ci(sum(size for size in Counter(groups).values() if size >= 2), n),
+            stats.proportion_ci(counts.most_common(1)[0][1], n),
+            stats.proportion_ci(sum(counts[f] for f in JOKE_FORMATS), n))
+
+
+SHALLOW = "depth 1"  # the route luck samples from
+
+
+def seed_raw(routes: dict) -> dict:
+    """One seed's raw pun-world measurements, as the rule reads them: the baseline and, per route, whether its
+    positive control passed, its accuracy on new setups, its FLOPs per answer and its p(right word)."""
+    return {"baseline": routes["baseline"],
+            "routes": {name: {"learned": r["control"]["learned"], "accuracy": r["accuracy"], "flops": r["flops"],
+                              "p_correct": r["p_correct"]} for name, r in routes.items() if name != "baseline"}}
+
+
+def learned_routes(seeds: list[dict]) -> list[str]:
+    """The routes whose positive control passed at every seed: only these enter a comparison."""
+    return [name for name in seeds[0]["routes"] if all(s["routes"][name]["learned"] for s in seeds)]
+
+
+def serial_comparison(seeds: list[dict]) -> dict:
+    """Serial compute against luck at equal FLOPs over seeds, reading only routes that learned: the reading
+    ('untrained' when luck's route or every serial route failed its positive control), the best learned serial
+    route, its advantage over luck, its accuracy on new setups and luck's, all intervals over seeds. The
+    advantage's interval is Bonferroni-widened for picking the best of the learned serial routes."""
+    learned = learned_routes(seeds)
+    serial = [name for name in learned if name != SHALLOW]
+    found = {"learned": learned, "routes": list(seeds[0]["routes"]), "compared": len(serial),
+             "baseline": float(np.mean([s["baseline"] for s in seeds]))}
+    if SHALLOW not in learned or not serial:
+        return {**found, "reading": "untrained"}
+    level = 1 - (1 - stats.LEVEL) / len(serial)
+    advantage = {name: stats.mean_ci([s["routes"][name]["accuracy"]
+                                      - luck_at_equal_compute(s["routes"][name], s["routes"][SHALLOW])
+                                      for s in seeds], level=level, bounds=(-1, 1)) for name in serial}
+    best = max(serial, key=lambda name: advantage[name]["mean"])
+    route = stats.mean_ci([s["routes"][best]["accuracy"] for s in seeds], bounds=(0, 1))
+    luck = stats.mean_ci([luck_at_equal_compute(s["routes"][best], s["routes"][SHALLOW]) for s in seeds],
+                         bounds=(0, 1))
+    informative = beats_baseline(route, found["baseline"]) or beats_baseline(luck, found["baseline"])
+    return {**found, "reading": serial_reading(advantage[best], informative), "route": best,
+            "advantage": advantage[best], "route_accuracy": route, "luck": luck}
+
+
 # The decision table for the model-side part of C9 (the human part, "for humans actually", is not testable
 # here). Two parts: the census at every temperature, and serial compute against luck in the pun world, scoped
-# to what the pun world builds in (a perfect checker for luck; a scratchpad supervised with the search).
+# to what the pun world builds in (a perfect checker for luck; a scratchpad supervised with the search). The
+# pun-world part reads only routes that learned their trained setups (train.LEARNED).
 C9_RULES = (
+    Rule("inconclusive", "luck's one-layer route, or every serial route, did not learn its trained setups "
+         f"(positive control under {train.LEARNED:.0%} at some seed), so no comparison of serial compute with luck "
+         "reads a trained model; training those routes until they learn would decide the pun-world part",
+         lambda v: v["serial"] == "untrained"),
     Rule("supported", "every temperature's census shows one of the author's cases (memorised jokes, not clever, or "
          f"memorised formats, each decided by its interval) and serial compute beats luck at equal FLOPs by at least "
          f"{SERIAL_ADVANTAGE:.2f} (lower end)", lambda v: v["census"] == "author" and v["serial"] == "wins"),
@@ -477,9 +532,94 @@ C9_RULES = (
 )
 
 
-def c9_verdict(census: str, serial: str, evidence: str = "") -> Ruling:
-    """C9 (model side) from the census reading across temperatures and the pun world's serial-vs-luck reading."""
-    return decide(C9_RULES, dict(census=census, serial=serial), evidence)
+def summarise(raw: dict, design: dict) -> dict:
+    """The values the C9 rules read, from the raw measurements: each sample's joke group and format per
+    temperature, and each seed's routes (positive control, accuracy on new setups, FLOPs, p(right word))."""
+    cases = {t: census_case(*census_shares(c["groups"], c["formats"])) for t, c in raw["census"].items()}
+    serial = serial_comparison(raw["seeds"])
+    compared = {f"{key}_{end}": serial[key][end] for key in ("advantage", "route_accuracy", "luck") if key in serial
+                for end in ("mean", "low", "high")}
+    return {"census": census_reading(list(cases.values())), "serial": serial["reading"],
+            "cases": {f"{t:g}": case for t, case in cases.items()}, "learned_routes": serial["learned"],
+            "best_route": serial.get("route"), **compared}
+
+
+# --- Worlds for power: raw samples and seeds drawn where each outcome is the truth ---
+
+NEW_SETUPS = 2 * (WORDS // 3)  # a third of the words hold out one setup, asked in both orders
+TOLD_JOKES = 10  # the repertoire a memorising model retells
+MEMORISED = 0.85  # share of samples retelling it, where the author is right (J&K saw over 0.9)
+RETOLD_BY_CHANCE = 0.05  # share of samples retelling one, where he is not
+BASELINE = 0.24  # about the one-setup format's success in these worlds
+SERIAL_FLOPS = 4.0  # a serial route's FLOPs per answer in units of one shallow sample
+
+
+def drawn_census(rng: np.random.Generator, n: int, memorised: bool) -> dict:
+    """``n`` samples: each retells one of TOLD_JOKES jokes or tells a joke of its own, in a format. Where the
+    author is right most are retold, mostly as why-questions; where he is not, few are, in four even formats."""
+    retold = rng.random(n) < (MEMORISED if memorised else RETOLD_BY_CHANCE)
+    groups = np.where(retold, rng.integers(0, TOLD_JOKES, n), TOLD_JOKES + np.arange(n))
+    formats = (rng.choice(["why question + answer", "one-liner"], n, p=[0.6, 0.4]) if memorised else
+               rng.choice(list(JOKE_FORMATS[:4]) + ["not a joke"], n, p=[0.225] * 4 + [0.1]))
+    return {"groups": groups.tolist(), "formats": formats.tolist()}
+
+
+def drawn_seed(rng: np.random.Generator, serial_accuracy: float, shallow_p: float, learned: bool) -> dict:
+    """One seed's world: a serial route right on each new setup with ``serial_accuracy``, the shallow route
+    giving the right word probability around ``shallow_p`` per setup, both learned or neither."""
+    p_correct = rng.beta(2, 2 * (1 - shallow_p) / shallow_p, NEW_SETUPS)
+    return {"baseline": BASELINE, "routes": {
+        SHALLOW: {"learned": learned, "accuracy": float((rng.random(NEW_SETUPS) < p_correct).mean()), "flops": 1.0,
+                  "p_correct": p_correct},
+        "depth 2": {"learned": learned, "accuracy": float((rng.random(NEW_SETUPS) < serial_accuracy).mean()),
+                    "flops": SERIAL_FLOPS, "p_correct": None}}}
+
+
+def world(memorised: bool, serial_accuracy: float, shallow_p: float, learned: bool = True):
+    def draw(rng: np.random.Generator, design: dict) -> dict:
+        return {"census": {t: drawn_census(rng, n, memorised) for t, n in zip(design["temperatures"],
+                                                                               design["samples"])},
+                "seeds": [drawn_seed(rng, serial_accuracy, shallow_p, learned) for _ in range(design["seeds"])]}
+    return draw
+
+
+# Every profile-dependent size, in one place: the page runs these and the power analysis draws them. Full asks
+# 1,008 times at temperature 1, as the anchor did; more seeds, not longer training.
+SETTINGS = {"quick": {"seeds": 3, "temperatures": [0.7, 1.0], "samples": [40, 40]},
+            "full": {"seeds": 5, "temperatures": [0.7, 1.0], "samples": [64, 1008]}}
+
+
+def design(settings: dict) -> dict:
+    """The independent units a profile draws: samples per temperature and seeds (one world each)."""
+    return {"seeds": settings["seeds"], "temperatures": list(settings["temperatures"]),
+            "samples": list(settings["samples"]), "new_setups": NEW_SETUPS}
+
+
+WINS = {"serial_accuracy": 0.8, "shallow_p": 0.05}  # luck at equal FLOPs near 0.2: serial compute wins by 0.6
+LOSES = {"serial_accuracy": 0.3, "shallow_p": 0.3}  # luck at equal FLOPs near 0.7: serial compute loses
+TABLES = {"C9": Table(
+    "C9", C9_RULES, summarise,
+    (World("inconclusive", "no route learns its trained setups, though their scores on new setups would show "
+           "serial compute winning", world(True, **WINS, learned=False)),
+     World("supported", "the model retells a memorised repertoire and serial compute beats luck by 0.6",
+           world(True, **WINS)),
+     World("refuted", "the model's jokes are varied and well formed and luck beats serial compute",
+           world(False, **LOSES)),
+     World("nuanced", "the model retells a memorised repertoire but luck beats serial compute",
+           world(True, **LOSES))),
+    designs={profile: design(settings) for profile, settings in SETTINGS.items()})}
+
+
+def power_sentence(power_by_profile: dict[str, dict[str, float]]) -> str:
+    """Which outcomes each profile cannot reach (power under POWER_MIN in its own world)."""
+    parts = []
+    for profile, shares in power_by_profile.items():
+        weak = unreachable(shares)
+        parts.append(f"the {profile} profile reaches every outcome with power of at least {numbers.percent(POWER_MIN)}"
+                     if not weak else f"the {profile} profile cannot reach {numbers.listing(weak)} (power under "
+                     f"{numbers.percent(POWER_MIN)} in {'its own world' if len(weak) == 1 else 'their own worlds'})")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 # --- Prose built from the results (each branch tested) -------------------------------------------------
@@ -590,14 +730,35 @@ def grokking_sentence(steps: int) -> str:
 
 SERIAL_WORDS = {"wins": "serial compute beats luck clearly", "loses": "serial compute does not beat luck by the margin",
                 "undecided": "whether serial compute beats luck is undecided",
-                "uninformative": "the pun world cannot tell serial compute from luck"}
+                "uninformative": "the pun world cannot tell serial compute from luck",
+                "untrained": "the pun world has no trained routes to compare"}
 
 
-def compute_finding(route: str, advantage: dict, serial: str) -> str:
-    """The compute figure's caption: the advantage at equal FLOPs and what it reads as."""
-    return (f"on new setups, {route} minus best-of-n luck at equal FLOPs is "
-            f"{numbers.value(advantage['mean'], 2)} (95% interval {numbers.value(advantage['low'], 2)} to "
-            f"{numbers.value(advantage['high'], 2)} over seeds), so {SERIAL_WORDS[serial]}")
+def learned_clause(learned: list[str], routes: list[str]) -> str:
+    """Which of ``routes`` passed their positive control at every seed, in words."""
+    passed = ("every route" if set(learned) == set(routes) else f"only {numbers.listing(learned)}" if learned
+              else "no route")
+    return f"{passed} learned its trained setups (positive control at least {train.LEARNED:.0%} at every seed)"
+
+
+def interval_words(comparison: dict) -> str:
+    """'95% interval', or, when the best of several routes was picked, the Bonferroni-widened level and why."""
+    if comparison["compared"] == 1:
+        return "95% interval"
+    compared = comparison["compared"]
+    return f"{numbers.percent(1 - (1 - stats.LEVEL) / compared, 1)} interval, for picking the best of {compared} routes"
+
+
+def compute_finding(comparison: dict) -> str:
+    """The compute figure's caption: the advantage at equal FLOPs of the best learned serial route and what it
+    reads as, or which routes did not learn."""
+    if comparison["reading"] == "untrained":
+        return f"{learned_clause(comparison['learned'], comparison['routes'])}, so {SERIAL_WORDS['untrained']}"
+    advantage = comparison["advantage"]
+    return (f"on new setups, {comparison['route']} minus best-of-n luck at equal FLOPs is "
+            f"{numbers.value(advantage['mean'], 2)} ({interval_words(comparison)}, "
+            f"{numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)} over seeds), so "
+            f"{SERIAL_WORDS[comparison['reading']]}")
 
 
 CENSUS_WORDS = {"author": "every temperature shows one of the author's cases",
@@ -605,18 +766,25 @@ CENSUS_WORDS = {"author": "every temperature shows one of the author's cases",
                 "undecided": "the census is undecided across temperatures"}
 
 
-def c9_evidence(cases: dict[float, str], census: str, serial: str, route: str, advantage: dict, route_new: dict,
-                luck_equal: dict, baseline: float) -> str:
-    """The verdict's evidence in words: the census per temperature and the pun world's serial-vs-luck part."""
+def c9_evidence(cases: dict[float, str], census: str, comparison: dict) -> str:
+    """The verdict's evidence in words: the census per temperature and the pun world's serial-vs-luck part,
+    read only from routes that learned."""
     per_t = numbers.listing([f"{case} at temperature {t:g}" for t, case in cases.items()])
-    if serial == "uninformative":
-        compute = (f"neither serial compute ({route}, {numbers.percent(route_new['mean'])} of new setups) nor luck "
-                   f"at equal FLOPs ({numbers.percent(luck_equal['mean'])}) solved new setups clearly beyond the "
-                   f"one-setup baseline ({numbers.percent(baseline)})")
+    serial = comparison["reading"]
+    if serial == "untrained":
+        compute = (f"in the pun world {learned_clause(comparison['learned'], comparison['routes'])}, so luck and "
+                   "serial compute are not compared")
+    elif serial == "uninformative":
+        compute = (f"neither serial compute ({comparison['route']}, "
+                   f"{numbers.percent(comparison['route_accuracy']['mean'])} of new setups) nor luck at equal FLOPs "
+                   f"({numbers.percent(comparison['luck']['mean'])}) solved new setups clearly beyond the one-setup "
+                   f"baseline ({numbers.percent(comparison['baseline'])})")
     else:
-        compute = (f"on new setups {route} minus luck at equal FLOPs is {numbers.value(advantage['mean'], 2)} "
-                   f"(95% interval {numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)}) "
-                   f"against a margin of {numbers.value(SERIAL_ADVANTAGE, 2)}, so {SERIAL_WORDS[serial]}")
+        advantage = comparison["advantage"]
+        compute = (f"on new setups {comparison['route']} minus luck at equal FLOPs is "
+                   f"{numbers.value(advantage['mean'], 2)} ({interval_words(comparison)}, "
+                   f"{numbers.value(advantage['low'], 2)} to {numbers.value(advantage['high'], 2)}) against a margin "
+                   f"of {numbers.value(SERIAL_ADVANTAGE, 2)}, so {SERIAL_WORDS[serial]}")
     return f"the census reads {per_t}, so {CENSUS_WORDS[census]}; {compute}"
 
 

@@ -1,10 +1,11 @@
 """Unit tests for deepenough.jokes: the census tools, the pun world, and the verdict logic."""
+import numpy as np
 import pytest
 import torch
 
 from deepenough.chapters import jokes
 from deepenough.lab import train
-from deepenough.machinery import rules
+from deepenough.machinery import paths, power, results, rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -182,16 +183,81 @@ def test_serial_reading():
     assert jokes.serial_reading({"mean": 0.3, "low": 0.2, "high": 0.5}, False) == "uninformative"
 
 
-@pytest.mark.parametrize("census, serial, expected", [
-    ("author", "wins", "supported"), ("against", "loses", "refuted"),
-    ("author", "loses", "nuanced"), ("against", "wins", "nuanced"),
-    ("undecided", "wins", "inconclusive"), ("author", "uninformative", "inconclusive"),
-    ("author", "undecided", "inconclusive"),
-])
-def test_every_c9_outcome_is_reachable(census, serial, expected):
-    ruling = jokes.c9_verdict(census, serial, "measured")
-    assert ruling.verdict == expected and ruling.rule == rules.digest(jokes.C9_RULES)
+TABLE = jokes.TABLES["C9"]
+
+
+def drawn(profile="full", memorised=True, learned=True, **serial):
+    return jokes.world(memorised, **(serial or jokes.WINS), learned=learned)(np.random.default_rng(0),
+                                                                             TABLE.designs[profile])
+
+
+def test_the_settings_are_the_design_the_power_analysis_draws():
+    for profile, settings in jokes.SETTINGS.items():
+        design = TABLE.designs[profile]
+        assert design["seeds"] == settings["seeds"]
+        assert dict(zip(design["temperatures"], design["samples"])) == dict(zip(settings["temperatures"],
+                                                                                 settings["samples"]))
+    assert design["new_setups"] == len(jokes.make_world(0).setups(new=True))
+    assert "SETTINGS = jokes.SETTINGS[profile]" in (paths.BOOK / "jokes.md").read_text()
+
+
+def test_every_c9_outcome_has_a_world_and_full_reaches_each():
     assert set(rules.outcomes(jokes.C9_RULES)) == {"supported", "refuted", "nuanced", "inconclusive"}
+    assert not power.unreachable(TABLE.power("full"))
+
+
+@pytest.mark.parametrize("memorised, serial, expected", [
+    (True, jokes.WINS, "supported"), (False, jokes.LOSES, "refuted"), (True, jokes.LOSES, "nuanced"),
+])
+def test_c9_outcomes_from_raw_samples_and_seeds(memorised, serial, expected):
+    ruling = TABLE.decide(drawn(memorised=memorised, **serial), "full")
+    assert ruling.verdict == expected and ruling.rule == rules.digest(jokes.C9_RULES)
+
+
+def test_unlearned_routes_leave_the_comparison_and_an_untrained_pair_decides_inconclusive():
+    raw = drawn()
+    shallow_failed = [{**s, "routes": {**s["routes"], jokes.SHALLOW: {**s["routes"][jokes.SHALLOW], "learned": False}}}
+                      for s in raw["seeds"]]
+    assert jokes.learned_routes(shallow_failed) == ["depth 2"]
+    ruling = TABLE.decide({**raw, "seeds": shallow_failed}, "full")
+    assert (ruling.verdict, ruling.row) == ("inconclusive", 0) and "training those routes" in ruling.reason
+    one_seed = [dict(s) for s in raw["seeds"]]
+    one_seed[0] = {**one_seed[0], "routes": {**one_seed[0]["routes"],
+                                             "depth 2": {**one_seed[0]["routes"]["depth 2"], "learned": False}}}
+    assert TABLE.decide({**raw, "seeds": one_seed}, "full").row == 0  # learned at every seed, or not at all
+
+
+def test_a_deliberately_untrained_model_cannot_move_the_verdict_off_inconclusive():
+    census = drawn()["census"]  # the census half reads as the author's case
+    untrained = [jokes.train_routes(seed, steps=1, d_model=16, loops=2, depths=(1, 2)) for seed in range(3)]  # one step
+    seeds = [jokes.seed_raw(r) for r in untrained]
+    assert not any(r[name]["control"]["learned"] for r in untrained for name in r if name != "baseline")
+    lucky = [{**s, "routes": {name: {**route, "accuracy": 1.0} for name, route in s["routes"].items()}}
+             for s in seeds]  # even perfect scores on new setups do not count from models that never learned
+    for found in (seeds, lucky):
+        ruling = TABLE.decide({"census": census, "seeds": found}, "quick")
+        assert (ruling.verdict, ruling.row) == ("inconclusive", 0)
+
+
+def test_the_verdict_records_power_and_the_values_it_read(tmp_path):
+    run = results.ChapterRun("jokes", "quick", 0, tmp_path)
+    recorded = run.verdict(TABLE, TABLE.decide(drawn("quick"), "quick"), key="serial_advantage")
+    assert set(recorded["power"]) == set(rules.outcomes(jokes.C9_RULES))
+    assert recorded["values"]["learned_routes"] == [jokes.SHALLOW, "depth 2"]
+    assert recorded["design"]["samples"] == jokes.SETTINGS["quick"]["samples"]
+
+
+def test_census_shares_are_wilson_intervals_over_samples():
+    retold, top_format, form = jokes.census_shares([0, 0, 1, 2, 2, 2], ["one-liner"] * 4 + ["not a joke"] * 2)
+    assert retold["mean"] == pytest.approx(5 / 6) and retold["n"] == 6
+    assert top_format["mean"] == pytest.approx(4 / 6) and form["mean"] == pytest.approx(4 / 6)
+    assert 0 <= retold["low"] < retold["mean"] < retold["high"] <= 1
+
+
+def test_power_sentence_names_what_each_profile_cannot_reach():
+    text = jokes.power_sentence({"quick": {"supported": 0.9, "refuted": 0.5}, "full": {"supported": 1.0}})
+    assert text == ("The quick profile cannot reach refuted (power under 80% in its own world); the full profile "
+                    "reaches every outcome with power of at least 80%.")
 
 
 def test_repeated_share_counts_only_jokes_told_twice_or_more():
@@ -360,16 +426,44 @@ def test_census_row_and_finished_clause_read_as_prose():
     assert clause.startswith("88% (95% CI") and " and " in clause and "at temperature 1" in clause
 
 
-@pytest.mark.parametrize("serial", ["wins", "loses", "undecided", "uninformative"])
-def test_c9_evidence_and_compute_finding_have_no_code_words(serial):
+def comparison_of(serial, learned=("depth 1", "depth 2")):
     adv = ci(0.03, -0.34, 0.41)
-    text = jokes.c9_evidence({0.7: "undecided", 1.0: "memorised jokes"}, "undecided", serial, "depth 2", adv,
-                             ci(0.37, 0.22, 0.51), ci(0.33, 0.0, 0.67), 0.24)
-    caption = jokes.compute_finding("depth 2", adv, serial)
+    found = {"reading": serial, "learned": list(learned), "routes": ["depth 1", "depth 2", "scratchpad"],
+             "baseline": 0.24, "compared": len(learned) - 1}
+    if serial == "untrained":
+        return found
+    return {**found, "route": "depth 2", "advantage": adv, "route_accuracy": ci(0.37, 0.22, 0.51),
+            "luck": ci(0.33, 0.0, 0.67)}
+
+
+@pytest.mark.parametrize("serial", ["wins", "loses", "undecided", "uninformative", "untrained"])
+def test_c9_evidence_and_compute_finding_have_no_code_words(serial):
+    comparison = comparison_of(serial)
+    text = jokes.c9_evidence({0.7: "undecided", 1.0: "memorised jokes"}, "undecided", comparison)
+    caption = jokes.compute_finding(comparison)
     for bad in ("reading:", "serial:", "True", "False", "SERIAL_ADVANTAGE", "`", "(s)", "["):
         assert bad not in text and bad not in caption
     assert "undecided at temperature 0.7 and memorised jokes at temperature 1" in text
     assert jokes.SERIAL_WORDS[serial] in caption
     assert ("solved new setups clearly beyond" in text) == (serial == "uninformative")
+    assert ("are not compared" in text) == (serial == "untrained")
     for reading in ("author", "against", "undecided"):
-        assert jokes.CENSUS_WORDS[reading] in jokes.c9_evidence({1.0: "x"}, reading, serial, "r", adv, adv, adv, 0.2)
+        assert jokes.CENSUS_WORDS[reading] in jokes.c9_evidence({1.0: "x"}, reading, comparison)
+
+
+def test_the_best_of_several_routes_is_read_with_a_widened_interval():
+    assert jokes.interval_words({"compared": 1}) == "95% interval"
+    assert jokes.interval_words({"compared": 3}) == "98.3% interval, for picking the best of 3 routes"
+    seeds = drawn()["seeds"]
+    three = [{**s, "routes": {**s["routes"], "depth 3": s["routes"]["depth 2"]}} for s in seeds]
+    one, both = jokes.serial_comparison(seeds), jokes.serial_comparison(three)
+    assert both["compared"] == 2 and both["advantage"]["mean"] == one["advantage"]["mean"]
+    assert both["advantage"]["low"] < one["advantage"]["low"]
+
+
+def test_learned_clause_names_the_routes_that_passed():
+    routes = ["depth 1", "depth 2"]
+    assert jokes.learned_clause([], routes).startswith("no route learned its trained setups (positive control at "
+                                                       "least 95%")
+    assert jokes.learned_clause(["depth 2"], routes).startswith("only depth 2 learned")
+    assert jokes.learned_clause(routes, routes).startswith("every route learned")

@@ -1,10 +1,12 @@
 """Unit tests for deepenough/kv_cache.py on a tiny random Llama (no SmolLM2 load) and constructed inputs."""
+import numpy as np
 import pytest
 import torch
 from transformers import BatchEncoding, LlamaConfig, LlamaForCausalLM
 
 from deepenough.chapters import kv_cache
-from deepenough.machinery import rules
+from deepenough.lab import stats
+from deepenough.machinery import paths, power, results, rules
 
 SMOLLM2 = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
                       num_attention_heads=9, num_key_value_heads=3)
@@ -57,12 +59,39 @@ def test_a_wrong_cache_is_caught_by_the_tolerance(tiny64, ids):
     assert kv_cache.relative_difference(wrong, recomputed) > 1e3 * kv_cache.THEORY_RELATIVE_TOLERANCE
 
 
-def test_greedy_in_float64_never_forks(tiny64, ids):
-    result = kv_cache.greedy_until_fork(tiny64, ids[:, :6], new_tokens=8)
-    assert result["fork"] is None and result["fork_gap"] is None
-    assert len(result["differences"]) == len(result["gaps"]) == 8
-    assert max(result["differences"]) < 1e-10
-    assert min(result["gaps"]) >= 0
+def test_decoding_both_ways_in_float64_never_forks_and_rows_line_up(tiny64, ids):
+    cached, recomputed = kv_cache.decode_both_ways(tiny64, ids[:, :6].repeat(3, 1), new_tokens=8)
+    assert cached.shape == recomputed.shape == (3, 8, 64)
+    assert (cached - recomputed).abs().max() < 1e-10
+    steps = kv_cache.gap_steps(cached[0], recomputed[0])
+    assert len(steps["gap"]) == 8 and not any(steps["fork"]) and min(steps["gap"]) >= 0
+    assert max(abs(x) for x in steps["shift"]) < 1e-10
+
+
+def test_a_fork_ends_its_continuation_and_its_shift_closes_the_gap():
+    recomputed = torch.tensor([[3.0, 1.0, 0.0], [2.0, 1.9, 0.0], [5.0, 0.0, 0.0]])
+    cached = torch.tensor([[3.0, 1.1, 0.0], [1.8, 1.95, 0.0], [5.0, 0.0, 0.0]])
+    steps = kv_cache.gap_steps(cached, recomputed)
+    assert steps["fork"] == [False, True]
+    assert steps["gap"] == pytest.approx([2.0, 0.1]) and steps["shift"] == pytest.approx([-0.1, -0.25])
+
+
+def test_decode_steps_label_each_step_with_its_continuation(tiny64):
+    prompts = torch.randint(1, 64, (kv_cache.DECODE_BATCH + 2, 5), generator=torch.Generator().manual_seed(1))
+    steps = kv_cache.decode_steps(tiny64, prompts, new_tokens=4)
+    assert len(steps["gap"]) == len(steps["shift"]) == len(steps["fork"]) == 4 * len(prompts)
+    assert steps["continuation"].tolist() == [i for i in range(len(prompts)) for _ in range(4)]
+
+
+def test_prompt_ids_are_distinct_jokes_of_equal_length():
+    class Tokenizer:
+        def __call__(self, text):
+            return type("Encoded", (), {"input_ids": [1 + ord(c) % 60 for c in text]})
+
+    first = kv_cache.prompt_ids(Tokenizer(), 30, seed=0)
+    assert first.shape == (30, kv_cache.PROMPT_TOKENS)
+    assert torch.equal(first, kv_cache.prompt_ids(Tokenizer(), 30, seed=0))
+    assert len({tuple(row) for row in first.tolist()}) == 30
 
 
 def test_shape_changes_without_cache_are_rounding_and_reruns_are_identical(tiny64):
@@ -111,41 +140,94 @@ def test_fit_cost_model_recovers_overhead_and_throughput():
     assert overhead == pytest.approx(0.01) and throughput == pytest.approx(1e11)
 
 
-def test_noise_and_rounding_forks():
+def test_noise_is_the_quantile_of_the_absolute_shift():
     assert kv_cache.noise_level([]) == 0.0
-    noise = kv_cache.noise_level(list(range(101)))
-    assert noise == pytest.approx(99.0)
-    assert kv_cache.forks_are_rounding([], noise)
-    assert kv_cache.forks_are_rounding([kv_cache.ROUNDING_GAP_FACTOR * noise], noise)
-    assert not kv_cache.forks_are_rounding([0.1, kv_cache.ROUNDING_GAP_FACTOR * noise * 1.01], noise)
+    assert kv_cache.noise_level([-x for x in range(101)]) == pytest.approx(99.0)
 
 
-NO_TIES = {"mean": 0.0, "low": 0.0, "high": 0.0005, "n": 10_000}
-AGREES = dict(float64_relative=1e-15, forks=0, forks_rounding=True, cache_like_shape=True, reruns_identical=True,
-              distinct_completions=1, near_tie=NO_TIES)
+def steps_of(gaps, shifts, forks, continuations):
+    return {"gap": np.array(gaps, dtype=float), "shift": np.array(shifts, dtype=float),
+            "fork": np.array(forks, dtype=bool), "continuation": np.array(continuations)}
+
+
+def test_tie_summary_counts_continuations_that_met_a_near_tie_or_forked():
+    shifts, gaps = [0.01] * 99 + [0.02], [1.0] * 100
+    gaps[3] = 0.005  # a near-tie in continuation 0
+    units = [i // 10 for i in range(100)] + [10]
+    summary = kv_cache.tie_summary(steps_of(gaps + [0.015], shifts + [-0.03], [False] * 100 + [True], units), 12)
+    assert summary["met"] == 2 and summary["forks"] == 1 and summary["forks_rounding"]
+    assert summary["near_ties"]["n"] == 12 and summary["near_ties"]["mean"] == pytest.approx(2 / 12)
+    late = steps_of(gaps + [0.5], shifts + [-0.6], [False] * 100 + [True], units)
+    assert not kv_cache.tie_summary(late, 12)["forks_rounding"]
+
+
+def test_the_line_and_the_per_token_rate_invert_each_other():
+    line = kv_cache.near_tie_line(20)
+    assert line == pytest.approx(1 - 0.999 ** 20)
+    assert kv_cache.per_token(line, 20) == pytest.approx(kv_cache.NEAR_TIE_RATE_BOUND)
+    needed = kv_cache.continuations_needed(20)
+    assert stats.proportion_ci(0, needed)["high"] < line <= stats.proportion_ci(0, needed - 1)["high"]
+
+
+TABLE = kv_cache.TABLES["C1"]
+EXACT = {"float32": kv_cache.FLOAT32_SPREAD, "bfloat16": kv_cache.FLOAT32_SPREAD}
+
+
+def drawn(spreads=EXACT, profile="full", **change):
+    return {**kv_cache.world(spreads)(np.random.default_rng(0), TABLE.designs[profile]), **change}
+
+
+def test_the_settings_are_the_design_the_power_analysis_draws():
+    for profile, settings in kv_cache.SETTINGS.items():
+        design = TABLE.designs[profile]
+        assert design["continuations"] == settings["continuations"]
+        assert design["new_tokens"] == settings["new_tokens"]
+        assert design["float64_seeds"] == settings["seeds"]
+        assert design["batch_runs"] == settings["seeds"] * len(settings["batch_sizes"])
+        assert design["batch_precisions"] == settings["batch_precisions"]
+    assert "SIZES = kv_cache.SETTINGS[profile]" in (paths.BOOK / "kv_cache.md").read_text()
+
+
+def test_every_c1_outcome_has_a_world_and_full_reaches_each():
+    assert {"supported", "nuanced", "inconclusive", "refuted"} == set(rules.outcomes(kv_cache.C1_RULES))
+    assert not power.unreachable(TABLE.power("full"))
+    assert power.unreachable(TABLE.power("quick")) == ["supported"]
 
 
 @pytest.mark.parametrize("change, expected", [
     ({}, "supported"),
-    ({"forks": 2}, "nuanced"),                              # forks at near-ties only
-    ({"near_tie": {"mean": 0.05, "low": 0.02, "high": 0.1, "n": 200}}, "nuanced"),   # near-ties occur
-    ({"near_tie": {"mean": 0.0, "low": 0.0, "high": 0.02, "n": 200}}, "inconclusive"),  # too few steps to tell
-    ({"float64_relative": 5e-8}, "supported"),              # float32 rotary angles: within the tolerance
-    ({"distinct_completions": 3}, "nuanced"),               # the batch alone changed the output
-    ({"cache_like_shape": False}, "nuanced"),
-    ({"forks": 1, "forks_rounding": False}, "refuted"),     # a fork at a clear margin
-    ({"reruns_identical": False}, "refuted"),
-    ({"float64_relative": 1e-3}, "refuted"),
+    ({"float64": [1e-15, 5e-8]}, "supported"),                 # float32 rotary angles: within the tolerance
+    ({"float64": [1e-3]}, "refuted"),
+    ({"completions": {"float32": [(1,), (2,), (1,)]}}, "nuanced"),   # the batch alone changed the output
 ])
-def test_every_c1_outcome_is_reachable(change, expected):
-    ruling = kv_cache.c1_verdict(**{**AGREES, **change})
+def test_c1_outcomes_from_raw_measurements(change, expected):
+    ruling = TABLE.decide(drawn(**change), "full")
     assert ruling.verdict == expected and ruling.rule == rules.digest(kv_cache.C1_RULES)
-    assert {"supported", "nuanced", "inconclusive", "refuted"} == set(rules.outcomes(kv_cache.C1_RULES))
 
 
-def test_near_ties_count_steps_that_rounding_can_flip_and_the_forks():
-    share = kv_cache.near_ties([0.001, 0.5, 3.0, 0.002], noise=0.001, forks=1)
-    assert share["mean"] == 3 / 5 and share["low"] < 0.6 < share["high"] <= 1.0
+def test_c1_reads_reruns_shapes_and_clear_forks():
+    raw = drawn()
+    f32 = raw["shapes"]["float32"]
+    assert TABLE.decide({**raw, "shapes": {**raw["shapes"], "float32": {**f32, "rerun": 1e-6}}}, "full").row == 2
+    assert TABLE.decide({**raw, "shapes": {**raw["shapes"], "float32": {**f32, "cache": 1.0}}}, "full").row == 3
+    steps = {key: value.copy() for key, value in raw["decoding"]["float32"].items()}
+    steps["gap"][0], steps["fork"][0] = 1.0, True  # a fork at a gap of a whole logit
+    assert TABLE.decide({**raw, "decoding": {**raw["decoding"], "float32": steps}}, "full").row == 1
+
+
+def test_bfloat16_near_ties_decide_nuanced_and_few_continuations_decide_nothing():
+    common = drawn({"float32": kv_cache.FLOAT32_SPREAD, "bfloat16": kv_cache.BFLOAT16_SPREAD})
+    assert TABLE.decide(common, "full").verdict == "nuanced"
+    assert TABLE.decide(drawn(profile="quick"), "quick").verdict == "inconclusive"
+
+
+def test_the_verdict_records_power_and_refuses_an_edited_ruling(tmp_path):
+    run = results.ChapterRun("kv_cache", "quick", 0, tmp_path)
+    ruling = TABLE.decide(drawn(profile="quick"), "quick")
+    recorded = run.verdict(TABLE, ruling, key="float32_near_tie_share")
+    assert set(recorded["power"]) == set(rules.outcomes(kv_cache.C1_RULES)) and recorded["values"]["line"] > 0
+    with pytest.raises(ValueError):
+        run.verdict(TABLE, ruling._replace(verdict="supported"))
 
 
 def test_batch_anchor_decodes_the_same_prompt_in_batches_of_each_size():
@@ -190,6 +272,12 @@ def test_logit_size_says_exact_zero():
     assert kv_cache.logit_size(0.265625) == "0.266"
 
 
+def test_fork_gaps_phrase_counts_exact_ties():
+    assert kv_cache.fork_gaps_phrase([]) == "none"
+    assert kv_cache.fork_gaps_phrase([0.125, 0.0, 0.0625]) == "3 forks, the widest at a gap of 0.125, 1 at an exact tie"
+    assert kv_cache.fork_gaps_phrase([2e-5]) == "1 fork, the widest at a gap of 2e-05"
+
+
 def test_forked_phrase_counts_in_words():
     share = {"mean": 0.0, "low": 0.0, "high": 0.3, "n": 9}
     text = kv_cache.forked_phrase(0, 9, share, "float32")
@@ -204,10 +292,10 @@ def test_exact_sentence_follows_the_tolerance():
 
 
 @pytest.mark.parametrize("forks, rounding, ties, start", [
-    (3, True, TIES, "All 3 forks sit left of the dashed line"),
+    (3, True, TIES, "All 3 forks sit left of the dotted line"),
     (1, True, TIES, "The fork sits left"),
     (2, False, TIES, "At least one fork happened at a top-2 gap larger than 2 times"),
-    (0, True, TIES, "No continuation forked in this run, but 58% of steps"),
+    (0, True, TIES, "No continuation forked in this run, but 58% of continuations"),
     (0, True, {"mean": 0.0, "low": 0.0, "high": 0.05, "n": 60}, "No continuation forked in this run, and no step"),
 ])
 def test_fork_sentence_has_four_cases(forks, rounding, ties, start):
@@ -260,13 +348,24 @@ def test_hardware_from_the_environment():
 
 
 def test_samples_limitation_by_profile():
-    shares = {"float32": {"mean": 0.0, "low": 0.0, "high": 0.3, "n": 9},
-              "bfloat16": {"mean": 0.67, "low": 0.3, "high": 0.9, "n": 6}}
-    quick = kv_cache.samples_limitation("quick", {"float32": 9, "bfloat16": 6}, 16, shares)
-    assert quick.startswith("This quick run decodes 9 float32 and 6 bfloat16 continuations of 16 tokens")
-    assert "is 60 percentage points wide" in quick and "The full profile" in quick
-    full = kv_cache.samples_limitation("full", {"float32": 24, "bfloat16": 18}, 20, shares)
+    shares = {"float32": {"mean": 0.0, "low": 0.0, "high": 0.09, "n": 40},
+              "bfloat16": {"mean": 0.5, "low": 0.35, "high": 0.65, "n": 40}}
+    quick = kv_cache.samples_limitation("quick", 40, 16, shares)
+    assert quick.startswith("This quick run decodes 40 continuations of 16 tokens in each precision")
+    assert "is 30 percentage points wide" in quick and "The full profile" in quick
+    full = kv_cache.samples_limitation("full", 224, 20, shares)
     assert full.startswith("This full run") and "The full profile" not in full
+
+
+def test_power_sentence_names_what_each_profile_cannot_reach():
+    text = kv_cache.power_sentence({"quick": {"refuted": 1.0, "supported": 0.0, "inconclusive": 0.9},
+                                    "full": {"refuted": 1.0, "supported": 0.9, "inconclusive": 0.95}},
+                                   {"quick": 40, "full": 224}, {"quick": 16, "full": 20})
+    assert text.startswith("The quick profile cannot reach supported (power under 80% in its own world): "
+                           "supported needs at least 239 continuations of 16 tokens")
+    assert text.endswith("; the full profile reaches every outcome with power of at least 80%.")
+    both = kv_cache.power_sentence({"quick": {"refuted": 0.5, "inconclusive": 0.1}}, {"quick": 40}, {"quick": 16})
+    assert "cannot reach refuted and inconclusive (power under 80% in their own worlds)." in both
 
 
 def test_anchor_sentence_reproduced_or_not():
@@ -285,19 +384,25 @@ def test_anchor_sentence_reproduced_or_not():
     assert "not told apart" in kv_cache.anchor_sentence({"float32": 1}, 12, overlapping)
 
 
-@pytest.mark.parametrize("forks, rounding, part", [
-    (0, True, "none of 15 greedy continuations forked;"),
-    (1, True, "1 of 15 greedy continuations forked, at a top-2 gap within rounding"),
-    (4, True, "4 of 15 greedy continuations forked, all at top-2 gaps within rounding"),
-    (4, False, "not all at top-2 gaps within rounding"),
+F32 = {"met": 0, "forks": 0, "continuations": 40, "near_ties": {"mean": 0.0, "low": 0.0, "high": 0.088, "n": 40}}
+B16 = {"met": 12, "forks": 5, "continuations": 40, "near_ties": {"mean": 0.3, "low": 0.18, "high": 0.45, "n": 40}}
+
+
+@pytest.mark.parametrize("ties, rounding, part", [
+    ({"float32": F32}, True, "in float32 none of 40 continuations of 16 tokens met a near-tie and 0 forked, 0% "
+                             "(95% CI 0% to 9% over continuations), against a line of 1.6%"),
+    ({"float32": F32, "bfloat16": B16}, True, "; in bfloat16 12 of 40 continuations of 16 tokens met a near-tie "
+                                              "and 5 forked, 30% (95% CI 18% to 45% over continuations)"),
+    ({"bfloat16": B16}, True, "; every fork at a top-2 gap within rounding;"),
+    ({"bfloat16": B16}, False, "; not every fork at a top-2 gap within rounding;"),
 ])
-def test_evidence_reads_as_prose(forks, rounding, part):
-    text = kv_cache.evidence_text(1.4e-15, 3.5e-5, 0.27, forks, 15, rounding, True, True, 4, 1, 12, TIES)
+def test_evidence_reads_as_prose(ties, rounding, part):
+    text = kv_cache.evidence_text(1.4e-15, ties, 16, rounding, True, True, 4, 1, 12)
     assert part in text
     assert text.startswith("In float64 cached and recomputed logits agree to 1.4e-15 relative (within the "
                            "tolerance of one part in 1,000,000)")
+    assert "(one near-tie per 1,000 tokens)" in text
     assert "1 distinct completion in 12 runs" in text and "(s)" not in text and "True" not in text
-    assert "58% (95% CI 45% to 70% over steps)" in text
-    other = kv_cache.evidence_text(1e-3, 0.0, 0.27, 0, 15, True, False, False, 4, 3, 12, TIES)
-    assert "beyond the tolerance" in other and "exactly zero and 0.27 logits" in other
+    other = kv_cache.evidence_text(1e-3, {"float32": F32}, 16, True, False, False, 4, 3, 12)
+    assert "beyond the tolerance" in other and "every fork" not in other
     assert "more than 10 times" in other and "not bit-identical" in other and "3 distinct completions" in other
