@@ -45,12 +45,3 @@ def test_quick_profile_fits_its_budget(chapter_outcomes, name):
     assert outcome.quiet_seconds <= runner.BUDGET_SLACK * budget, (
         f"{name} took {outcome.quiet_seconds:.0f} s (scaled to a quiet machine) in quick; its budget is {budget} s")
 
-
-@pytest.mark.parametrize("name", [n for n in CHAPTERS if runner.meta(NOTEBOOKS[n]).get("claims")])
-def test_every_quick_verdict_is_what_its_table_decides_from_the_recorded_values(chapter_outcomes, name):
-    from test_evidence import NOT_YET_MOVED, decided_again
-
-    if name in NOT_YET_MOVED:
-        pytest.skip(f"{name} has not yet moved to power-checked tables")
-    outcome = chapter_outcomes[name]
-    decided_again(name, results.read_all(outcome.results.parent)[name])
