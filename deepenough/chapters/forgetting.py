@@ -345,25 +345,28 @@ AT_LIMIT = 0.05  # a recurrent model within this of Fano's ceiling (its upper en
 
 def ceiling_gaps(accuracy: dict[str, dict[int, dict]], floats: dict[str, int], solved_bar: float = 0.99) -> list:
     """Per model and N where a recurrent model falls short (upper end below ``solved_bar``): (model, N, how far
-    its upper end sits below Fano's ceiling for its state)."""
-    return [(key, n, accuracy_ceiling(n, state_bits(floats[key])) - accuracy[key][n]["high"])
+    its upper end sits below Fano's ceiling for its state, its state floats)."""
+    return [(key, n, accuracy_ceiling(n, state_bits(floats[key])) - accuracy[key][n]["high"], floats[key])
             for key in accuracy for n in accuracy[key] if accuracy[key][n]["high"] < solved_bar]
 
 
 def ceiling_sentence(gaps: list) -> str:
     """Where the recurrent models fall, against the ceiling their state allows: none short, all far below it,
-    or some at the hard limit itself."""
+    or some at a ceiling under 100%, where the bound itself fixes the fall."""
     if not gaps:
         return ("No recurrent model falls short of near-perfect copying at any N tried, so none comes near the "
                 "ceiling its state allows.")
-    closest = min(gaps, key=lambda g: g[2])
-    if closest[2] > AT_LIMIT:
-        return (f"Wherever a recurrent model falls short, its upper end sits at least {numbers.value(closest[2], 2)} "
-                "below the ceiling its state allows: the fall comes before the hard limit, so what a state of floats "
-                "can hold and what training put in it are different numbers, and the curves below show both.")
-    return (f"{closest[0]} at N = {numbers.count(closest[1])} falls to within {numbers.value(max(closest[2], 0), 2)} "
-            "of the ceiling its state allows: there the fall is the state's hard limit, which no training could "
-            "lift, so that point is a bound, not a finding.")
+    capped = [g for g in gaps if accuracy_ceiling(g[1], state_bits(g[3])) < 1 and g[2] <= AT_LIMIT]
+    if capped:
+        key, n, gap, _ = min(capped, key=lambda g: g[2])
+        return (f"{key} at N = {numbers.count(n)} falls to within {numbers.value(max(gap, 0), 2)} of the ceiling its "
+                "state allows: there the fall is the state's hard limit, which no training could lift, so that "
+                "point is a bound, not a finding.")
+    closest = min(g[2] for g in gaps)
+    return (f"Wherever a recurrent model falls short, its upper end sits at least {numbers.value(closest, 2)} below "
+            "the ceiling its state allows (100% wherever the state has room): the fall comes before any hard limit, "
+            "so what a state of floats can hold and what training put in it are different numbers, and the curves "
+            "below show both.")
 
 
 def bound_sentence(floats: dict[str, int], n: int = COMPARE_N) -> str:

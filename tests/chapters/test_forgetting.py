@@ -257,15 +257,17 @@ def ci(mean, half=0.02):
 def test_ceiling_gaps_and_sentence_branches():
     acc = {"GRU 2": {1: ci(1.0, 0), 32: ci(0.05)}, "GRU 16": {1: ci(1.0, 0), 32: ci(1.0, 0)}}
     gaps = forgetting.ceiling_gaps(acc, {"GRU 2": 2, "GRU 16": 16})
-    assert [(k, n) for k, n, _ in gaps] == [("GRU 2", 32)]
+    assert [(k, n, f) for k, n, _, f in gaps] == [("GRU 2", 32, 2)]
     assert gaps[0][2] == pytest.approx(forgetting.accuracy_ceiling(32, 64) - 0.07)
     none = forgetting.ceiling_sentence([])
     assert none.startswith("No recurrent model falls short") and "1.00" not in none
-    far = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 4", 32, 0.4)])
+    far = forgetting.ceiling_sentence([("GRU 16", 32, 0.6, 16), ("GRU 4", 32, 0.4, 4)])
     assert "at least 0.40 below" in far and "different numbers" in far
-    near = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 2", 128, 0.01)])
+    roomy = forgetting.ceiling_sentence([("GRU 64", 4, 0.02, 64)])  # near a ceiling of 100%: no bound at work
+    assert roomy.startswith("Wherever a recurrent model falls short") and "hard limit, which" not in roomy
+    near = forgetting.ceiling_sentence([("GRU 16", 32, 0.6, 16), ("GRU 2", 128, 0.01, 2)])
     assert near.startswith("GRU 2 at N = 128 falls to within 0.01") and "a bound, not a finding" in near
-    assert "within 0.00" in forgetting.ceiling_sentence([("GRU 2", 128, -0.01)])
+    assert "within 0.00" in forgetting.ceiling_sentence([("GRU 2", 128, -0.01, 2)])
 
 
 def test_bound_sentence_names_the_states_a_bound_caps():
