@@ -2,13 +2,14 @@
 import math
 import random
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from deepenough.chapters import forgetting
 from deepenough.lab import tasks, train
-from deepenough.machinery import rules
+from deepenough.machinery import power, rules
 
 
 class NextTokenOracle(nn.Module):
@@ -96,27 +97,18 @@ def test_fano_ceiling():
     assert forgetting.binary_entropy(e) + e * math.log2(30) == pytest.approx(missing, abs=1e-6)
 
 
-def test_bits_recalled_bounds():
-    assert forgetting.bits_recalled(8, 0.0) == pytest.approx(8 * forgetting.BITS_PER_TOKEN)
-    assert forgetting.bits_recalled(8, forgetting.BITS_PER_TOKEN + 1) == 0.0
-    assert forgetting.capacity_items(10 * forgetting.BITS_PER_TOKEN) == pytest.approx(10)
-
-
-def test_oracle_recalls_everything_and_uniform_nothing():
-    perfect = forgetting.recall_curve(NextTokenOracle(), [2, 8], seed=0, batch=16)
-    blank = forgetting.recall_curve(Uniform(), [2, 8], seed=0, batch=16)
+def test_copy_controls_of_an_oracle_and_a_blank_model():
+    perfect = forgetting.copy_controls(NextTokenOracle(), [2, 8], seed=0, batch=16)
+    blank = forgetting.copy_controls(Uniform(), [2, 8], seed=0, batch=16)
     for n in (2, 8):
-        assert perfect[n]["accuracy"] == 1.0 and perfect[n]["per_sequence"] == [1.0] * 16
-        assert perfect[n]["bits"] == pytest.approx(n * forgetting.BITS_PER_TOKEN, rel=1e-3)
-        assert blank[n]["bits"] == 0.0  # log2(32) bits of cross-entropy > log2(31) bits per token
-    ids, targets = forgetting.mixed_copy(4, [2])(torch.Generator().manual_seed(0))
-    assert forgetting.answer_cross_entropy_bits(Uniform(), (ids, targets)) == pytest.approx(math.log2(forgetting.VOCAB))
+        assert perfect[n]["accuracy"] == 1.0 and perfect[n]["learned"] and perfect[n]["at"] == f"N = {n}"
+        assert not blank[n]["learned"] and blank[n]["chance"] == pytest.approx(1 / 31)
 
 
 def test_a_small_state_learns_one_token_quickly():
     model, log = forgetting.train_recall_model("gru", 0, [1], 150, width=16)
     assert log.loss[-1] < log.loss[0]
-    assert forgetting.recall_curve(model, [1], seed=0)[1]["accuracy"] > 0.5
+    assert forgetting.copy_controls(model, [1], seed=0)[1]["accuracy"] > 0.5
 
 
 # --- planted facts ----------------------------------------------------------------------------------------
@@ -147,86 +139,155 @@ def test_cell_accuracy_and_attention_summaries():
     assert forgetting.attention_by_layer(rows).tolist() == pytest.approx([1.0, 4.0])
 
 
-# --- verdicts: every outcome reachable ---------------------------------------------------------------------
+# --- the decision tables: designs, bounds, power, learned before judged ----------------------------------------
+
+def test_designs_derive_from_the_settings():
+    for profile, settings in forgetting.SETTINGS.items():
+        design = forgetting.TABLES["C8"].designs[profile]
+        cells = len(settings["depths"]) * len(settings["sentences"])
+        assert design["seeds"] == settings["seeds"]
+        assert design["prompts_with"] == cells * settings["items"][forgetting.MOST_DISTRACTORS]
+        assert design["prompts_without"] == cells * settings["items"][0]
+        assert forgetting.control_n(design, "transformer") == min(forgetting.TF_LENGTHS)
+        assert forgetting.control_n(design, forgetting.PROBE_KEY) == min(forgetting.RNN_LENGTHS)
+        assert all(isinstance(v, int | str | float) for v in design.values())  # the results schema's design
+        assert design["compare_n"] == max(forgetting.TF_LENGTHS) == max(forgetting.RNN_LENGTHS)
+        assert forgetting.PROBE in settings["rnn_models"]
+    assert forgetting.ARCHITECTURE.designs == forgetting.PRACTICE.designs == forgetting.TABLES["C8"].designs
+
+
+def test_no_bound_decides_the_comparison_the_rule_reads():
+    """At the compared N the probe's state could hold every token: Fano's ceiling is 1, so its fall is data."""
+    floats = forgetting.StateRNN(forgetting.PROBE[1], forgetting.PROBE[0]).state_floats()
+    assert forgetting.bits_to_remember(forgetting.COMPARE_N) < forgetting.state_bits(floats)
+    assert forgetting.accuracy_ceiling(forgetting.COMPARE_N, forgetting.state_bits(floats)) == 1.0
+
+
+@pytest.mark.parametrize("table", [forgetting.ARCHITECTURE, forgetting.PRACTICE, forgetting.TABLES["C8"]],
+                         ids=["architecture", "practice", "C8"])
+def test_every_outcome_is_reached_from_simulated_raw_data_at_fulls_n(table):
+    shares = table.power("full")
+    assert set(shares) == set(rules.outcomes(table.rules))
+    assert not power.unreachable(shares), shares
+
+
+def test_quick_cannot_decide_the_use_floor_and_the_page_says_so():
+    shares = forgetting.TABLES["C8"].power_by_profile()
+    assert "supported" in power.unreachable(shares["quick"])
+    sentence = forgetting.reach_sentence(shares)
+    assert "cannot be reached" in sentence and "The full design reaches every outcome" in sentence
+    assert forgetting.reach_sentence({"quick": {"a": 0.9}, "full": {"a": 0.1}}) == (
+        "Even the quick design reaches every outcome in its own world. Even the full design cannot reach a.")
+
+
+def raw_from(transformer, recurrent, hits=(True,) * 30, misses=0):
+    design = forgetting.DESIGNS["full"]
+    copying = {"transformer": [forgetting.copy_controls(transformer(s), forgetting.TF_LENGTHS, s, batch=16)
+                               for s in range(design["seeds"])],
+               forgetting.PROBE_KEY: [forgetting.copy_controls(recurrent(s), forgetting.RNN_LENGTHS, s, batch=16)
+                                      for s in range(design["seeds"])]}
+    return {"copying": copying, "retrieval": {"without": list(hits), "with": list(hits) + [False] * misses}}
+
+
+def untrained(arch, width=0):
+    return lambda s: forgetting.build_model(arch, s, width)
+
+
+def test_an_untrained_model_cannot_move_c8_off_inconclusive():
+    gru = untrained(*forgetting.PROBE)
+    cases = [raw_from(untrained("transformer"), gru),                 # nothing trained
+             raw_from(lambda s: NextTokenOracle(), gru),              # a keeper against an untrained state
+             raw_from(untrained("transformer"), lambda s: NextTokenOracle())]
+    for raw in cases:
+        ruling = forgetting.TABLES["C8"].decide(raw, "full")
+        assert ruling.verdict == "inconclusive" and ruling.row == 0
+        assert ruling.values["architecture_row"] == 0  # "fewer than 3 ... learned their control"
+
+
+class ForgetsPastTwo(nn.Module):
+    """Copies the first two tokens of the string and guesses 1 for the rest: learned to copy, loses long strings."""
+
+    def forward(self, ids):
+        out = NextTokenOracle()(ids)
+        n = (ids.shape[1] - 1) // 2
+        wrong = 100.0 * nn.functional.one_hot(torch.ones_like(ids), forgetting.VOCAB).float()
+        out[:, n + 2:] = wrong[:, n + 2:]
+        return out
+
+
+@pytest.mark.parametrize("recurrent, misses, verdict", [
+    (ForgetsPastTwo, 0, "supported"),      # the state loses what the cache keeps; retrieval perfect
+    (ForgetsPastTwo, 60, "nuanced"),       # ... and SmolLM2 fails among distractors
+    (NextTokenOracle, 0, "nuanced"),       # the state keeps what the cache keeps
+])
+def test_the_rule_returns_each_outcome_from_raw_measurements(recurrent, misses, verdict):
+    raw = raw_from(lambda s: NextTokenOracle(), lambda s: recurrent(), hits=(True,) * 30, misses=misses)
+    design = forgetting.DESIGNS["full"]
+    ruling = forgetting.TABLES["C8"].decide(raw, "full", forgetting.c8_evidence(raw, design))
+    assert ruling.verdict == verdict
+    assert "learned their control" in ruling.reason and "without distractors" in ruling.reason
+
+
+def test_worlds_draw_raw_measurements_at_the_designs_counts():
+    design = forgetting.DESIGNS["full"]
+    for world in forgetting.TABLES["C8"].worlds:
+        raw = world.draw(np.random.default_rng(0), design)
+        assert len(raw["copying"]["transformer"]) == len(raw["copying"][forgetting.PROBE_KEY]) == design["seeds"]
+        for key, seeds in raw["copying"].items():
+            assert set(seeds[0]) == {forgetting.control_n(design, key), design["compare_n"]}
+        assert len(raw["retrieval"]["with"]) == design["prompts_with"]
+        assert len(raw["retrieval"]["without"]) == design["prompts_without"]
+
+
+def test_evidence_quotes_both_retrieval_numbers_and_the_learned_counts():
+    values = forgetting.practice_values({"without": [True] * 100, "with": [True] * 79 + [False] * 21})
+    text = forgetting.practice_evidence(values)
+    assert "100% (95% CI" in text and "of 100 prompts without distractors" in text and "79% (95% CI 70%" in text
+    arch = forgetting.architecture_evidence({"transformer": None, "recurrent": None, "transformer_learned": 2,
+                                             "recurrent_learned": 5, "seeds": 5})
+    assert arch == f"2 of 5 transformer seeds and 5 of 5 {forgetting.PROBE_KEY} seeds learned their control"
+
+
+# --- prose built from the results: each branch ----------------------------------------------------------------
 
 def ci(mean, half=0.02):
     return {"mean": mean, "low": max(0.0, mean - half), "high": min(1.0, mean + half), "n": 3}
 
 
-FORGETS = dict(tf_small=ci(1.0, 0), tf_large=ci(0.99), rnn_small=ci(0.98), rnn_large=ci(0.1))
-
-
-@pytest.mark.parametrize("change, expected", [
-    ({}, "supported"),
-    ({"tf_small": ci(0.5)}, "inconclusive"),                    # the transformer never learned
-    ({"rnn_small": ci(0.3)}, "inconclusive"),                   # the recurrent model never learned to store
-    ({"tf_large": ci(0.5)}, "refuted"),                         # the transformer loses what it holds
-    ({"tf_large": ci(0.95, 0.1)}, "inconclusive"),              # interval straddles the bar
-    ({"rnn_large": ci(0.95)}, "inconclusive"),                  # the recurrent model did not fall (yet)
-])
-def test_every_architecture_outcome_is_reachable(change, expected):
-    ruling = forgetting.architecture_verdict(**{**FORGETS, **change})
-    assert ruling.verdict == expected and ruling.rule == rules.digest(forgetting.C8_ARCHITECTURE_RULES)
-    assert set(rules.outcomes(forgetting.C8_ARCHITECTURE_RULES)) == {"supported", "refuted", "inconclusive"}
-
-
-@pytest.mark.parametrize("with_distractors, expected", [
-    (ci(0.97), "supported"), (ci(0.3, 0.2), "refuted"), (ci(0.8, 0.2), "inconclusive")])
-def test_every_practice_outcome_is_reachable(with_distractors, expected):
-    assert forgetting.practice_verdict(with_distractors).verdict == expected
-    assert set(rules.outcomes(forgetting.C8_PRACTICE_RULES)) == {"supported", "refuted", "inconclusive"}
-
-
-@pytest.mark.parametrize("architecture, practice, expected", [
-    ("supported", "supported", "supported"), ("supported", "refuted", "nuanced"),
-    ("supported", "inconclusive", "supported"), ("refuted", "supported", "refuted"),
-    ("inconclusive", "refuted", "inconclusive")])
-def test_every_combined_outcome_is_reachable(architecture, practice, expected):
-    ruling = forgetting.c8_verdict(rules.Ruling(architecture, "a"), rules.Ruling(practice, "b"))
-    assert ruling.verdict == expected
-    assert architecture in ruling.reason and practice in ruling.reason
-    assert set(rules.outcomes(forgetting.C8_RULES)) == {"supported", "nuanced", "refuted", "inconclusive"}
-
-
-# --- prose built from the results: each branch ----------------------------------------------------------------
-
 def test_ceiling_gaps_and_sentence_branches():
     acc = {"GRU 2": {1: ci(1.0, 0), 32: ci(0.05)}, "GRU 16": {1: ci(1.0, 0), 32: ci(1.0, 0)}}
     gaps = forgetting.ceiling_gaps(acc, {"GRU 2": 2, "GRU 16": 16})
-    assert [(k, n) for k, n, _ in gaps] == [("GRU 2", 32)]
+    assert [(k, n, f) for k, n, _, f in gaps] == [("GRU 2", 32, 2)]
     assert gaps[0][2] == pytest.approx(forgetting.accuracy_ceiling(32, 64) - 0.07)
     none = forgetting.ceiling_sentence([])
     assert none.startswith("No recurrent model falls short") and "1.00" not in none
-    far = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 4", 32, 0.4)])
+    far = forgetting.ceiling_sentence([("GRU 16", 32, 0.6, 16), ("GRU 4", 32, 0.4, 4)])
     assert "at least 0.40 below" in far and "different numbers" in far
-    near = forgetting.ceiling_sentence([("GRU 16", 32, 0.6), ("GRU 2", 128, 0.01)])
-    assert near.startswith("GRU 2 at N = 128 falls to within 0.01") and "hard limit" in near
-    assert "within 0.00" in forgetting.ceiling_sentence([("GRU 2", 128, -0.01)])
+    roomy = forgetting.ceiling_sentence([("GRU 64", 4, 0.02, 64)])  # near a ceiling of 100%: no bound at work
+    assert roomy.startswith("Wherever a recurrent model falls short") and "hard limit, which" not in roomy
+    near = forgetting.ceiling_sentence([("GRU 16", 32, 0.6, 16), ("GRU 2", 128, 0.01, 2)])
+    assert near.startswith("GRU 2 at N = 128 falls to within 0.01") and "a bound, not a finding" in near
+    assert "within 0.00" in forgetting.ceiling_sentence([("GRU 2", 128, -0.01, 2)])
 
 
-def test_probe_phrase_and_sentence_say_whether_anything_solved():
-    assert forgetting.probe_phrase("GRU 16", ["GRU 16"]) == "GRU 16, the smallest state that solved one token"
-    assert "no recurrent model solved" in forgetting.probe_phrase("GRU 64", [])
-    some = forgetting.probe_sentence("GRU 16", ["GRU 16", "LSTM 8"], 3, 16)
-    assert some.startswith("2 of 3 recurrent models solved")
-    assert some.endswith("smallest state that did, GRU 16 (16 floats, at most 512 bits).")
-    none = forgetting.probe_sentence("GRU 64", [], 3, 64)
-    assert none.startswith("None of 3 recurrent models") and "largest state, GRU 64 (64 floats, at most 2,048" in none
-    assert "inconclusive" in none
+def test_bound_sentence_names_the_states_a_bound_caps():
+    roomy = forgetting.bound_sentence({forgetting.PROBE_KEY: 64})
+    assert "no bound stops it" in roomy and "Fano" not in roomy
+    capped = forgetting.bound_sentence({"GRU 4": 4, forgetting.PROBE_KEY: 64})
+    assert "For GRU 4 Fano's inequality caps" in capped and "no rule reads it" in capped
 
 
-def test_capacity_limitation_branches():
-    ratios = {"GRU 2": 2.5, "GRU 16": 0.3, "LSTM 8": 0.3}
-    none = forgetting.capacity_limitation(ratios, ["GRU 16"], 32, [("GRU 16", 32, 0.4)])
-    assert none.startswith("No recurrent model that solved one token is pushed past 32 bits")
-    assert "ours fall before even the hard ceiling" in none
-    one = forgetting.capacity_limitation(ratios, ["GRU 2", "GRU 16"], 32, [("GRU 2", 32, 0.02)])
-    assert one.startswith("GRU 2 solved one token and is pushed past 32 bits per float by N = 32 (GRU 2 to 2.5")
-    assert "GRU 16 and LSTM 8 stay under that line" in one and "reaches Fano's ceiling" in one
-    both = forgetting.capacity_limitation({"GRU 2": 5.0, "GRU 4": 2.5}, ["GRU 2", "GRU 4"], 64, [])
-    assert both.startswith("GRU 2 and GRU 4 solved one token and are pushed") and "stay" not in both
-    assert "Collins" not in both
-    assert " stays under" in forgetting.capacity_limitation({"GRU 2": 2.0, "GRU 8": 0.5}, ["GRU 2"], 32, [])
+def test_learned_table_counts_seeds_per_model_and_n():
+    good, bad = {"accuracy": 1.0, "learned": True}, {"accuracy": 0.5, "learned": False}
+    text = forgetting.learned_table({"transformer": [{8: good, 32: good}] * 3, "GRU 64": [{2: good, 32: bad}] * 3})
+    assert text.splitlines()[0] == "| model | N = 2 | N = 8 | N = 32 |"
+    assert text.splitlines()[2] == "| transformer | – | 3 of 3 (100%) | 3 of 3 (100%) |"
+    assert text.splitlines()[3] == "| GRU 64 | 3 of 3 (100%) | – | 0 of 3 (50%) |"
+
+
+def test_retrieval_hits_split_the_prompts_by_distractors():
+    rows = [{"distractors": 0, "correct": True}, {"distractors": forgetting.MOST_DISTRACTORS, "correct": False}]
+    assert forgetting.retrieval_hits(rows) == {"without": [True], "with": [False]}
 
 
 def test_profile_note_only_on_quick():
@@ -235,36 +296,27 @@ def test_profile_note_only_on_quick():
 
 
 @pytest.mark.parametrize("architecture, start", [
-    ("supported", "in direction"), ("refuted", "no:"), ("inconclusive", "undecided")])
+    ("supported", "in direction"), ("nuanced", "no:"), ("inconclusive", "undecided")])
 def test_replication_comparable_follows_the_architecture_verdict(architecture, start):
     assert forgetting.replication_comparable(architecture).startswith(start)
 
 
 def test_recall_caption():
-    text = forgetting.recall_caption(ci(0.99), 32, "GRU 16", ["GRU 16"], ci(0.09), 32, 0.31, 1.0)
-    assert text == ("At N = 32 the transformer copies 99% of the tokens; GRU 16, the smallest state that solved one "
-                    "token, copies 9% at N = 32, where the bits to remember are 0.31 times its state's float32 "
-                    "capacity (Fano ceiling 100%).")
+    text = forgetting.recall_caption(ci(0.99), ci(0.25), {"GRU 8": 8, forgetting.PROBE_KEY: 64})
+    assert text.startswith(f"At N = 32, the longest string every model trained on, the transformer copies 99% of "
+                           f"the tokens and {forgetting.PROBE_KEY} 25%")
+    assert "smallest state, GRU 8, is 100% there" in text
 
 
 def test_retrieval_caption_branches():
     perfect = {(8, 0, d): ci(1.0, 0) for d in (0.0, 0.5, 1.0)}
-    text = forgetting.retrieval_caption(perfect, ci(1.0, 0), ci(1.0, 0), 6, 21, 3.09)
+    text = forgetting.retrieval_caption(perfect, ci(1.0, 0), ci(1.0, 0), 21, 3.09)
     assert text.startswith("Every one of the 3 cells retrieved every planted fact") and "100% to 100%" not in text
     assert text.endswith("layer 21 looks at the fact most, 3.1 times a uniform share.")
     mixed = {**perfect, (8, 6, 0.5): ci(0.67)}
-    text = forgetting.retrieval_caption(mixed, ci(1.0, 0), ci(0.89), 1, 21, 3.09)
+    text = forgetting.retrieval_caption(mixed, ci(1.0, 0), ci(0.89), 21, 3.09)
     assert text.startswith("Exact retrieval ranges from 67% to 100% across cells (100% without distractors, 89% "
-                           "with 1 distractor)")
-
-
-def test_evidence_sentences_use_the_books_numbers():
-    arch = forgetting.architecture_evidence(ci(1.0, 0), 8, ci(0.99, 0.04), 32, "GRU 16", ci(1.0, 0), ci(0.09, 0.005),
-                                            32, 0.3096)
-    assert "99% (95% CI" in arch and "over seeds" in arch and "0.31 times" in arch and "[" not in arch
-    practice = forgetting.practice_evidence({"mean": 0.89, "low": 0.75, "high": 0.96, "n": 36}, 6, (8, 6, 0.5),
-                                            {"mean": 4 / 6, "low": 0.3, "high": 0.9, "n": 6})
-    assert "with 6 distractors" in practice and "of 36 prompts" in practice and "4 of 6" in practice
+                           "with 6 distractors)")
 
 
 # --- multi-query associative recall: evidence beside copying ------------------------------------------------
@@ -292,11 +344,11 @@ def test_mqar_bits_and_mixed_batches():
     assert ids.max() < forgetting.MQAR_KEYS + forgetting.MQAR_VALUES
 
 
-def test_mqar_curve_of_an_oracle_and_the_learned_count():
+def test_mqar_curve_and_control_of_an_oracle():
     curve = forgetting.mqar_curve(RecallOracle(), [2, 8], seed=0, batch=8)
     assert all(curve[p]["accuracy"] == 1.0 and curve[p]["per_sequence"] == [1.0] * 8 for p in (2, 8))
-    blank = {p: {"accuracy": 1 / forgetting.MQAR_VALUES} for p in (2, 8)}
-    assert forgetting.mqar_learned([curve, blank, curve], 8) == [True, False, True]
+    control = forgetting.mqar_control(RecallOracle(), 4, seed=0, batch=8)
+    assert control["learned"] and control["at"] == "4 pairs" and control["chance"] == 1 / forgetting.MQAR_VALUES
 
 
 def test_mqar_models_train_and_stop_early():
