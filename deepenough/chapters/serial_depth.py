@@ -1,35 +1,40 @@
 """Page ``book/serial_depth.md``, claim C5: does following a chain of k dependent steps need depth that grows with k?
 
 The task is the group ladder of ``lab.tasks`` (running products of random elements of Z2, S3 and A5, a
-label at every position) trained through ``lab.ladder``: one trained model gives its accuracy at every
-chain length k, so sweeping depth gives depth against k. The routes beside the transformers are a GRU
-(the author's comparison: a state that builds up token by token), a one-layer transformer that writes its
-state as tokens (chain of thought, the second commenter's unhidden state), one with as many filler
-tokens, and in ``full`` a looped and a feedback transformer. On the pretrained model, a variable-binding
-prompt family (``a=7, b=a, ...``) measures accuracy per hop and the layer where the answer becomes
-decodable at the last position (logit lens, with a control label).
+label at every position). Every route trains here with a length curriculum (short chains first) and a
+positive control (``lab.train.positive_control``): held-out accuracy at the training length against
+``LEARNED``. One trained model gives its accuracy at every chain length k, so sweeping depth gives depth
+against k. The routes beside the transformers are a GRU (the author's comparison: a state that builds up
+token by token), a one-layer transformer that writes its state as tokens (chain of thought, the second
+commenter's unhidden state) and one with as many filler tokens. On the pretrained model, a
+variable-binding prompt family (``a=7, b=a, ...``) measures accuracy per hop and the layer where the
+answer becomes decodable at the last position (logit lens, with a control label).
+
+The verdicts come from ``TABLES``: each a ``power.Table`` whose ``summarise`` the page runs on the real
+measurements and whose worlds simulate raw measurements at each profile's design, so the page can show how
+often each outcome is reached where it is the truth.
 """
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
 import scipy.stats
 import torch
 
-from ..lab import ladder, numbers
+from ..lab import ladder, numbers, tasks, tiny, train
 from ..lab.stats import proportion_ci
-from ..machinery.rules import Rule, Ruling, always, decide
+from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.rules import Rule, always
 
 TRACKED = ladder.TRACKED  # a chain of length k is tracked when accuracy at it is at least this
-# The author's picture (token t+1 reads token t's layer-n feature only at layer n+1) predicts about one
-# more tracked step per added layer; half of that is the smallest growth we would call "depth lengthens
-# the chain" rather than noise around a flat line.
-GROWTH_MIN = 0.5
-# The slope decides between flat (0) and growth (GROWTH_MIN) only when its 95% interval is at most half as
-# wide as that gap (half-width GROWTH_MIN / 4): a wider interval can reach across a threshold from one
-# set of seeds to the next (the quick profile's did, at seeds 11, 22 and 33).
-SLOPE_PRECISION = GROWTH_MIN / 4
+LEARNED = train.LEARNED   # held-out accuracy at the training length a route needs before a rule reads it
+GROUP = "s3"              # the rung the verdict reads: solvable, not abelian, a shortcut that is hard to find
+CHANCE = 1 / len(tasks.group_elements(GROUP))
+CURRICULUM_START = 2      # the shortest chain of the curriculum; chains grow to the training length over
+                          # the first half of training, then stay there
+HELD_OUT_SEED = 20_000    # held-out sequences for the positive control, apart from the evaluation's 10_000
 FIT_MARGIN = 1.5       # one growth law must have this many times lower residual error to be preferred
 # SmolLM2's hop experiment counts only hop counts the model answers above chance: the lower end of the
 # Wilson interval of its accuracy among the candidates must clear chance (1 / candidates).
@@ -38,6 +43,60 @@ HOP_SHOTS = 30         # worked examples of the same hop count before the questi
                        # lifted the zero-hop lookup well above what 3 to 10 gave)
 HOP_GROWTH_MIN = 0.5   # layers per hop: half of the one layer per hop the author's picture predicts
 LETTERS = "abcdefghjkmnpqrstuvwxyz"
+
+# Every profile-dependent size, in one place; the page reads SETTINGS[profile] and the designs below count
+# the same independent units. quick fits its 300 s budget on one thread; full about 20 minutes.
+SETTINGS = {
+    "quick": dict(seeds=3, length=12, steps=450, lr=3e-3, transformer_steps=900, transformer_lr=3e-3,
+                  depths=[1, 2, 4], hops=[0, 1], hop_items=40),
+    "full": dict(seeds=3, length=12, steps=550, lr=3e-3, transformer_steps=6000, transformer_lr=2e-3,
+                 depths=[1, 2, 4], hops=[0, 1, 2, 3, 4], hop_items=60),
+}
+
+
+def design(settings: dict) -> dict:
+    """The independent units a profile draws: seeds per route, depths, chain length, hop counts, questions."""
+    return {key: settings[key] for key in ("seeds", "depths", "length", "hops", "hop_items")}
+
+
+DESIGNS = {profile: design(s) for profile, s in SETTINGS.items()}
+
+
+# --- training with a curriculum and a positive control ----------------------------------------------
+
+def curriculum(batch: int, length: int, group: str, mode: str, steps: int, start: int = CURRICULUM_START):
+    """A batch maker whose chains grow from ``start`` to ``length`` over the first half of ``steps``."""
+    makers = {n: tasks.group_task(batch, n, group, mode) for n in range(start, length + 1)}
+    ramp, calls = max(1, steps // 2), itertools.count()
+
+    def make(gen: torch.Generator):
+        return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
+
+    return make
+
+
+def held_out(group: str, length: int, mode: str = "none") -> train.Batch:
+    """Sequences at the training length that no training batch and no evaluation batch contains."""
+    return tasks.group_task(ladder.SAMPLES, length, group, mode)(torch.Generator().manual_seed(HELD_OUT_SEED))
+
+
+def train_route(route: ladder.Route, group: str, length: int, steps: int, seed: int, lr: float) -> dict:
+    """Train ``route`` on chains up to ``length`` (curriculum), check it learned them, measure it to twice that."""
+    model = ladder.build(route, group, seed, max_len=8 * length + 8)
+    log = train.train(model, curriculum(ladder.BATCH, length, group, route.mode, steps), steps, seed=seed, lr=lr)
+    control = train.positive_control(model, held_out(group, length, route.mode), 1 / len(tasks.group_elements(group)),
+                                     at=f"{group.upper()} chains of {length}")
+    acc = ladder.accuracy_by_chain(model, group, 2 * length, route.mode)
+    context = (2 if route.mode != "none" else 1) * length + 1
+    return {"route": route, "seed": seed, "group": group, "accuracy": acc, "control": control,
+            "learned": control["learned"], "k_star": ladder.longest_tracked(acc[:length]),
+            "params": tiny.count_params(model), "flops": ladder.flops_per_token(model, route, context),
+            "loss": log.loss, "loss_steps": log.steps, "seconds": log.seconds}
+
+
+def sweep(routes: list[ladder.Route], group: str, seeds: list[int], length: int, budget_of) -> list[dict]:
+    """Every route at every seed; ``budget_of(route)`` gives its training steps and learning rate."""
+    return [train_route(r, group, length, seed=s, **budget_of(r)) for r in routes for s in seeds]
 
 
 # --- k* against depth ------------------------------------------------------------------------------
@@ -205,53 +264,130 @@ HOP_RULES = (
 )
 
 
-def hop_verdict(hop: dict, evidence: str = "") -> Ruling:
-    """The hop-depth part of C5, from ``hop_summary``: how many hop counts SmolLM2 answers above chance and
-    the interval of its settle-layer slope."""
-    return decide(HOP_RULES, dict(above=len(hop["above"]), low=hop["slope"]["low"], high=hop["slope"]["high"]),
-                  evidence)
+
+def summarise_hop(items: list[dict], design: dict) -> dict:
+    """What the hop rules read: the hop counts SmolLM2 answers above chance (from zero up) and the interval of
+    the settle-layer slope over the items it answered correctly at those counts."""
+    hop = hop_summary(items, 1 / HOP_CHAINS)
+    return dict(above=len(hop["above"]), low=hop["slope"]["low"], high=hop["slope"]["high"])
 
 
-# --- the verdict -----------------------------------------------------------------------------------
+HOP_LAYERS = 30        # SmolLM2-135M's layers: where a simulated settle layer must lie
+
+
+def hop_world(correct, settle_at, spread):
+    """A world for the hop table: ``correct(h)`` the chance an item at h hops is answered, the answer settling
+    at layer ``settle_at(h)`` give or take ``spread`` layers (normal, rounded, within the model's layers)."""
+    def draw(rng, design):
+        items = []
+        for h in design["hops"]:
+            for _ in range(design["hop_items"]):
+                ok = bool(rng.random() < correct(h))
+                layer = int(np.clip(np.rint(rng.normal(settle_at(h), spread)), 0, HOP_LAYERS)) if ok else None
+                items.append({"hops": h, "correct": ok, "settle": layer})
+        return items
+    return draw
+
+
+HOP_WORLDS = (
+    World("not testable here", "as in every run so far: the zero-hop lookup at 65%, every hop at chance",
+          hop_world(lambda h: 0.65 if h == 0 else 0.5, lambda h: 20, 3)),
+    World("supported", "every hop count answered at 95%, the answer settling one layer later per hop (spread 3 "
+          "layers)", hop_world(lambda h: 0.95, lambda h: 15 + h, 3)),
+    World("refuted", "every hop count answered at 95%, the answer settling at the same layer whatever the hops "
+          "(spread 2 layers)", hop_world(lambda h: 0.95, lambda h: 20, 2)),
+    World("inconclusive", "zero and one hop answered at 90%, more at chance, the answer settling a quarter "
+          "layer later per hop with a spread of 4 layers", hop_world(lambda h: 0.9 if h <= 1 else 0.5,
+                                                                      lambda h: 20 + h / 4, 4)),
+)
+
+HOP_TABLE = Table("C5", HOP_RULES, summarise_hop, HOP_WORLDS, DESIGNS)
+
+
+# --- C5: does a chain of L steps need L layers? ----------------------------------------------------
+# The raw measurements, per seed and route: accuracy at every chain length to twice the training length,
+# and the positive control's learned flag. A failure to learn is never evidence: a transformer that did
+# not learn the training length may lack depth or may lack training, and S3 has a constant-depth shortcut
+# that training can find (Liu et al.), so no row reads an unlearned route. That is also why the table has
+# no `supported` row: the claim predicts that shallow transformers fail, and a failure is the one thing a
+# rule may not read; what the experiment can do is refute it (a shallow depth learns the chain) or say it
+# cannot decide.
+
+def c5_raw(runs: list[dict], depths: list[ladder.Route], gru: ladder.Route, cot: ladder.Route) -> dict:
+    """The real runs in the shape the worlds draw: per route, one {accuracy, learned} per seed."""
+    per_seed = lambda route: [{"accuracy": np.asarray(r["accuracy"]), "learned": r["learned"]}  # noqa: E731
+                              for r in sorted(runs, key=lambda r: r["seed"]) if r["route"] == route]
+    return {"gru": per_seed(gru), "cot": per_seed(cot), "depths": {r.depth: per_seed(r) for r in depths}}
+
+
+def learned_in_every_seed(runs: list[dict]) -> bool:
+    return bool(runs) and all(r["learned"] for r in runs)
+
+
+def summarise_c5(raw: dict, design: dict) -> dict:
+    """What the C5 rules read: whether the GRU control and chain of thought learned in every seed, and the
+    shallowest transformer depth that learned the training length in every seed (0: none did)."""
+    learned = [d for d, runs in sorted(raw["depths"].items()) if learned_in_every_seed(runs)]
+    return dict(length=design["length"], gru_learned=learned_in_every_seed(raw["gru"]),
+                cot_learned=learned_in_every_seed(raw["cot"]), shallowest_learned=learned[0] if learned else 0,
+                deepest=max(raw["depths"]))
+
 
 C5_RULES = (
-    Rule("inconclusive", "the one-layer GRU, the check that the task can be learned in this budget, fell short "
-         "of the training length in some seed, so a short chain may be slow training rather than too little "
-         "depth; longer training (until the GRU tracks the whole length in every seed) would decide",
-         lambda v: v["gru_min_k"] < v["length"]),
-    Rule("refuted", "a one-layer transformer without written tokens tracked every trained length in every seed: "
-         "the chain did not need depth that grows with it",
-         lambda v: v["k1_min"] >= v["length"]),
-    Rule("inconclusive", f"the 95% interval of the slope of k* over depth is wider than ±{SLOPE_PRECISION} steps per "
-         f"layer, half the gap between flat and the {GROWTH_MIN} steps per layer we would call growth, so it cannot "
-         "place the slope on one side of either; more seeds at these depths would narrow it",
-         lambda v: v["growth_high"] - v["growth_low"] > 2 * SLOPE_PRECISION),
-    Rule("nuanced", "depth lengthens the hidden-state chain (slope interval above zero), as the author says, and "
-         "one layer that writes its state as tokens tracks every trained length, as the second commenter says",
-         lambda v: v["growth_low"] > 0 and v["cot_min_k"] >= v["length"]),
-    Rule("supported", "depth lengthens the chain (slope interval above zero), writing the state as tokens does "
-         "not rescue one layer, and the hop-depth part is supported: SmolLM2's answer settles at a later layer "
-         "for every added hop",
-         lambda v: v["growth_low"] > 0 and v["hop_part"] == "supported"),
-    Rule("nuanced", "depth lengthens the chain of the tiny models and written state does not rescue one layer, "
-         "but the hop-depth part is not supported (refuted, inconclusive or not testable here: see its table), "
-         "so the pretrained model does not show one layer per hop",
-         lambda v: v["growth_low"] > 0),
-    Rule("nuanced", f"the one-layer transformer fell short of the GRU, as the author's mechanism says, but "
-         f"adding layers did not lengthen the chain (slope interval under {GROWTH_MIN} steps per layer): the "
-         "limit was not one step per layer", always),
+    Rule("inconclusive", f"the one-layer GRU, the check that the task can be learned in this budget, did not learn "
+         f"it (held-out accuracy at the training length under {LEARNED:.0%}) in every seed; longer training, until "
+         "it does, would decide",
+         lambda v: not v["gru_learned"]),
+    Rule("refuted", f"a transformer with fewer layers than the chain has steps learned the task at the training "
+         f"length in every seed (held-out accuracy at least {LEARNED:.0%}): the chain did not need a layer per step",
+         lambda v: 0 < v["shallowest_learned"] < v["length"]),
+    Rule("inconclusive", f"no transformer depth learned the task at the training length in every seed (held-out "
+         f"accuracy under {LEARNED:.0%} in some seed), so every comparison of depths would read models that did not "
+         "learn, and a failure to learn is not evidence of too little depth (S3 has a constant-depth shortcut that "
+         "training can find); training until some depth learns would decide: a depth under the chain's length that "
+         "learns it refutes a layer per step", always),
 )
 
 
-def c5_verdict(length: int, gru_k: list[int], k_by_depth: dict[int, list[int]], growth: dict, cot_k: list[int],
-               hop_part: str, evidence: str = "") -> Ruling:
-    """C5 from the ladder (GRU reference, k* per depth, its slope, chain of thought) and the verdict of the
-    hop-depth part (``hop_verdict``)."""
-    nan_to = lambda x, fill: fill if x is None or np.isnan(x) else x  # noqa: E731
-    values = dict(length=length, gru_min_k=min(gru_k), k1_min=min(k_by_depth[min(k_by_depth)]),
-                  growth_low=nan_to(growth["low"], 0.0), growth_high=nan_to(growth["high"], float("inf")),
-                  cot_min_k=min(cot_k), hop_part=hop_part)
-    return decide(C5_RULES, values, evidence)
+def chain_accuracy(rng: np.random.Generator, tracked: int, length: int, samples: int = ladder.SAMPLES) -> np.ndarray:
+    """A simulated accuracy-by-chain curve to twice ``length``: near-perfect up to ``tracked``, then decaying to
+    chance within a few steps, each point a share of ``samples`` test sequences."""
+    k = np.arange(1, 2 * length + 1)
+    p = np.where(k <= tracked, 0.995, CHANCE + (0.995 - CHANCE) * np.exp(-(k - tracked) / 1.5))
+    return rng.binomial(samples, p) / samples
+
+
+def simulated_route(rng: np.random.Generator, tracked, length: int, seeds: int) -> list[dict]:
+    """``seeds`` simulated runs of one route; ``tracked(rng)`` draws the chain a seed's model tracks; the
+    learned flag is the held-out accuracy at the training length (the curve's mean over 1..length)."""
+    runs = []
+    for _ in range(seeds):
+        acc = chain_accuracy(rng, tracked(rng), length)
+        runs.append({"accuracy": acc, "learned": bool(acc[:length].mean() >= LEARNED)})
+    return runs
+
+
+def c5_world(depth_tracks, gru_tracks):
+    """A world: ``depth_tracks(rng, depth, length)`` the chain a model of that depth tracks, ``gru_tracks`` the
+    GRU's; chain of thought tracks everything, as in every run so far."""
+    def draw(rng, design):
+        length, seeds = design["length"], design["seeds"]
+        route = lambda tracked: simulated_route(rng, tracked, length, seeds)  # noqa: E731
+        return {"gru": route(lambda r: gru_tracks(r, length)), "cot": route(lambda r: 2 * length),
+                "depths": {d: route(lambda r, d=d: depth_tracks(r, d, length)) for d in design["depths"]}}
+    return draw
+
+
+C5_WORLDS = (
+    World("refuted", "a shortcut found: every transformer from two layers up tracks twice the training length, "
+          "one layer about three steps; the GRU tracks everything",
+          c5_world(lambda r, d, n: 2 * n if d >= 2 else int(r.integers(2, 5)), lambda r, n: 2 * n)),
+    World("inconclusive", "as in the records before curricula: every depth tracks two to four steps, the GRU "
+          "everything", c5_world(lambda r, d, n: int(r.integers(2, 5)), lambda r, n: 2 * n)),
+)
+
+C5_TABLE = Table("C5", C5_RULES, summarise_c5, C5_WORLDS, DESIGNS)
+TABLES = {"C5": C5_TABLE, "C5-hop": HOP_TABLE}
 
 
 # --- the sentences the page prints -----------------------------------------------------------------
@@ -398,42 +534,64 @@ def hop_evidence(accuracy: dict[int, dict], above: list[int], slope: dict, items
     return text
 
 
-def seeds_needed(growth: dict, seeds: int, precision: float = SLOPE_PRECISION) -> int | None:
-    """Seeds at the same depths that would bring the slope's interval to ±``precision`` (the half-width shrinks
-    like one over the square root of the seeds); None when the slope is not measurable."""
-    if not is_measured(growth):
-        return None
-    half = (growth["high"] - growth["low"]) / 2
-    return int(np.ceil(seeds * (half / precision) ** 2))
+def learned_names(routes: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
+    """The routes (by name) that learned the training length in every seed, and those that did not."""
+    learned = [name for name, runs in routes.items() if learned_in_every_seed(runs)]
+    return learned, [name for name in routes if name not in learned]
 
 
-def precision_clause(growth: dict, seeds: int) -> str:
-    """Whether the slope's interval is narrow enough to decide, and if not how many seeds would make it so."""
-    needed = seeds_needed(growth, seeds)
-    if needed is None:
-        return ""
-    if needed <= seeds:
-        return f"; that is within ±{numbers.value(SLOPE_PRECISION)}, narrow enough to decide"
-    return (f"; narrowing it to ±{numbers.value(SLOPE_PRECISION)} would take about {numbers.plural(needed, 'seed')} "
-            "at these depths")
+def control_range(runs: list[dict]) -> str:
+    """Held-out accuracy at the training length over seeds: '64%' or '58% to 72%'."""
+    scores = [r["control"]["accuracy"] for r in runs]
+    low, high = numbers.percent(min(scores)), numbers.percent(max(scores))
+    return low if low == high else f"{low} to {high}"
 
 
-def seed_range(ks: list[int]) -> str:
-    """k* over seeds as a range: '12 steps in every seed' or '3 to 5 steps across seeds'."""
-    if min(ks) == max(ks):
-        return f"{numbers.plural(ks[0], 'step')} in every seed"
-    return f"{min(ks)} to {numbers.plural(max(ks), 'step')} across seeds"
+def c5_evidence(length: int, controls: dict[str, list[dict]], hop_part: str) -> str:
+    """C5's evidence: held-out accuracy at the training length of each route, which learned, and the verdict of
+    the hop-depth part (its own table)."""
+    seeds = len(next(iter(controls.values())))
+    scores = numbers.listing(f"{name} {control_range(runs)}" for name, runs in controls.items())
+    learned, not_learned = learned_names(controls)
+    return (f"on {GROUP.upper()} chains of {length} over {numbers.plural(seeds, 'seed')}, held-out accuracy at the "
+            f"training length was {scores} (learned: at least {numbers.percent(LEARNED)} in every seed); "
+            f"learned: {numbers.listing(learned) if learned else 'none'}; did not learn: "
+            f"{numbers.listing(not_learned) if not_learned else 'none'}; the hop-depth part on SmolLM2, decided by "
+            f"its own table, is {hop_part}")
 
 
-def c5_evidence(group: str, length: int, gru_k: list[int], k_by_depth: dict[int, list[int]], growth: dict,
-                cot_k: list[int], hop: dict, hop_part: str) -> str:
-    """C5's evidence: the GRU control, k* by depth and its slope, chain of thought and the hop-depth part."""
-    seeds = len(gru_k)
-    means = [tenths(float(np.mean(k_by_depth[d]))) for d in sorted(k_by_depth)]
-    return (f"on {group} with chains of {length} over {numbers.plural(seeds, 'seed')}, the one-layer GRU tracked "
-            f"{seed_range(gru_k)}; transformers of depth {numbers.listing(sorted(k_by_depth))} tracked "
-            f"{numbers.listing(means)} steps on average, a slope of "
-            f"{slope_text(growth, 'steps per layer', 'seed-by-depth points')}{precision_clause(growth, seeds)}; "
-            f"one layer writing its state tracked {seed_range(cot_k)}; SmolLM2 answered above chance at "
-            f"{numbers.plural(len(hop['above']), 'hop count')}, settle-layer slope "
-            f"{slope_text(hop['slope'], 'layers per hop', 'items')}, so the hop-depth part is {hop_part}")
+def reach_sentence(table: str, power_by_profile: dict[str, dict[str, float]]) -> str:
+    """Which outcomes of ``table`` each profile cannot reach (power under POWER_MIN in their own worlds)."""
+    return f"For the {table} table, " + "; ".join(reach_clause(p, s) for p, s in power_by_profile.items()) + "."
+
+
+def reach_clause(profile: str, shares: dict[str, float]) -> str:
+    weak, floor = unreachable(shares), numbers.percent(POWER_MIN)
+    if not weak:
+        return f"under `{profile}` every outcome reaches power of at least {floor} in its own world"
+    outcomes = numbers.listing(f"*{o}*" for o in weak)
+    if len(weak) == 1:
+        return (f"under `{profile}` {outcomes} reaches less than {floor} in its own world, so a `{profile}` run "
+                "cannot be relied on to give it")
+    return (f"under `{profile}` {outcomes} reach less than {floor} in their own worlds, so a `{profile}` run "
+            "cannot be relied on to give them")
+
+
+def learned_table(routes: dict[str, list[dict]]) -> str:
+    """A Markdown table: each route's held-out accuracy at the training length per seed, and whether it learned."""
+    lines = ["| route | held-out accuracy at the training length, per seed | chance | learned in every seed? |",
+             "|---|---|---|---|"]
+    for name, runs in routes.items():
+        scores = ", ".join(numbers.percent(r["control"]["accuracy"], 1) for r in runs)
+        chance = numbers.percent(runs[0]["control"]["chance"])
+        lines.append(f"| {name} | {scores} | {chance} | {'yes' if learned_in_every_seed(runs) else '**no**'} |")
+    return "\n".join(lines)
+
+
+def learned_sentence(learned: list[str], not_learned: list[str]) -> str:
+    """Which routes learned the training length in every seed, and which did not (excluded from every rule)."""
+    said = f"Learned in every seed: {numbers.listing(learned) if learned else 'none'}."
+    if not_learned:
+        said += (f" Did not learn (in some seed, held-out accuracy under {numbers.percent(LEARNED)}), so no rule reads "
+                 f"them: {numbers.listing(not_learned)}.")
+    return said

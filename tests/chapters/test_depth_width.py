@@ -1,12 +1,12 @@
 """Unit tests of the depth-versus-width machinery (deepenough/chapters/depth_width.py)."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from deepenough.chapters import depth_width
 from deepenough.lab import ladder, tiny, train
-from deepenough.machinery import rules
 
 
 def test_parameter_formula_matches_built_model():
@@ -109,62 +109,83 @@ def test_storage_that_fills_the_table_is_not_a_measurement_of_shape():
 
 
 
-def fake_runs(entries):
-    """(route, seed, k_star, flops) tuples as ladder run records."""
-    return [{"route": r, "seed": s, "k_star": k, "flops": f} for r, s, k, f in entries]
-
-
-def test_cheapest_reaching_needs_every_seed_at_the_target():
-    a, b, c = (ladder.Route("transformer", d, 8) for d in (1, 2, 4))
-    runs = fake_runs([(a, 0, 2, 10.0), (a, 1, 9, 10.0), (b, 0, 6, 20.0), (b, 1, 7, 20.0),
-                      (c, 0, 12, 40.0), (c, 1, 12, 40.0)])
-    assert depth_width.cheapest_reaching(runs, [a, b, c], 6) == 20.0      # a reaches it in one seed only
-    assert depth_width.cheapest_reaching(runs, [a, b, c], 12) == 40.0
-    assert math.isinf(depth_width.cheapest_reaching(runs, [a, b], 12))
-
-
-def test_k_gap_pairs_by_seed_against_the_best_shape():
-    assert depth_width.k_gap([12, 12, 10], [[3, 2, 3], [2, 4, 3]]) == [9, 8, 7]
-
-
 def test_serial_route_keeps_the_shape():
     route = depth_width.serial_route(depth_width.Shape(2, 28))
     assert (route.kind, route.depth, route.width, route.heads) == ("transformer", 2, 28, depth_width.HEADS)
     assert depth_width.serial_route(depth_width.Shape(1, 20, loops=4)).kind == "looped"
 
 
-GAP_WIDE = {"mean": 8.0, "low": 6.0, "high": 10.0}
-NO_STORAGE_EDGE = {"mean": 0.05, "low": -0.1, "high": 0.2}
+def test_designs_count_what_the_settings_run():
+    for profile, settings in depth_width.SETTINGS.items():
+        for table in depth_width.TABLES.values():
+            design = table.designs[profile]
+            assert design["seeds"] == settings["seeds"] and design["length"] == settings["length"]
+            assert tuple(design["depths"]) == tuple(settings["depths"])
+            assert tuple(design["gru_widths"]) == tuple(settings["gru_widths"])
+            assert tuple(design["widen"]) == tuple(settings["widen"])
 
 
-@pytest.mark.parametrize("gap, advantage, measured, expected", [
-    ({"mean": 1.0, "low": -1.0, "high": 3.0}, NO_STORAGE_EDGE, True, "inconclusive"),
-    ({"mean": 0.3, "low": -0.5, "high": 1.0}, NO_STORAGE_EDGE, True, "refuted"),
-    (GAP_WIDE, {"mean": 0.4, "low": 0.2, "high": 0.6}, True, "nuanced"),
-    (GAP_WIDE, NO_STORAGE_EDGE, True, "supported"),
-    (GAP_WIDE, NO_STORAGE_EDGE, False, "inconclusive"),
-    (GAP_WIDE, {"mean": 0.3, "low": -0.2, "high": 0.8}, True, "inconclusive"),
+def runs_of(rng, tracked, seeds=3, length=12):
+    return depth_width.simulated_runs(rng, tracked, length, seeds)
+
+
+def serial(tracks, design=None):
+    design = design or depth_width.DESIGNS["full"]
+    return depth_width.world_serial(np.random.default_rng(0), design, tracks)
+
+
+def storage(advantage):
+    return depth_width.world_storage(np.random.default_rng(0), depth_width.DESIGNS["full"], advantage)
+
+
+@pytest.mark.parametrize("world, expected, row", [
+    (lambda g, r, n: 3 if g == "gru" else 2 * n, "inconclusive", 0),
+    (depth_width.STUCK, "inconclusive", 1),
+    (lambda g, r, n: 2 * n, "refuted", 3),
+    (depth_width.SHORTCUT, "supported", 5),
 ])
-def test_every_c7_outcome_is_reachable(gap, advantage, measured, expected):
-    ruling = depth_width.c7_verdict({**gap, "n": 3}, {**advantage, "n": 3}, measured, "evidence")
-    assert ruling.verdict == expected and ruling.rule == rules.digest(depth_width.C7_RULES)
-    assert ruling.reason.startswith("evidence; so ")
-    assert set(rules.outcomes(depth_width.C7_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+def test_c7_reads_raw_runs_row_by_row(world, expected, row):
+    raw = {"serial": serial(world), "storage": storage(0.0)}
+    ruling = depth_width.TABLES["C7"].decide(raw, "full")
+    assert (ruling.verdict, ruling.row) == (expected, row)
 
 
-@pytest.mark.parametrize("transformer, recurrent, largest, expected", [
-    (math.inf, math.inf, 1e6, "inconclusive"),
-    (1e4, 2e4, 1e6, "refuted"),
-    (1e6, 1e4, 1e6, "supported"),
-    (math.inf, 1e4, 1e6, "supported"),
-    (1.5e4, 1e4, 1e6, "nuanced"),
-    (math.inf, 1e4, 1.5e4, "inconclusive"),
-])
-def test_every_c10_outcome_is_reachable(transformer, recurrent, largest, expected):
-    ruling = depth_width.c10_verdict(transformer, recurrent, largest)
-    assert ruling.verdict == expected
-    assert "not testable here" in ruling.reason          # the plateau forecast is always named as untested
-    assert set(rules.outcomes(depth_width.C10_RULES)) == {"inconclusive", "refuted", "supported", "nuanced"}
+def test_c7_width_that_stores_more_is_nuanced():
+    raw = {"serial": serial(depth_width.SHORTCUT), "storage": storage(0.5)}
+    assert depth_width.TABLES["C7"].decide(raw, "full").verdict == "nuanced"
+
+
+def test_c10_prices_only_routes_that_learned():
+    learned_widest = lambda g, r, n: 2 * n if g == "gru" or (g == "wide" and r.width >= 160) else 3  # noqa: E731
+    assert depth_width.TABLES["C10"].decide(serial(learned_widest), "full").verdict == "supported"
+    ruling = depth_width.TABLES["C10"].decide(serial(depth_width.STUCK), "full")
+    assert ruling.verdict == "inconclusive" and ruling.row == 1 and ruling.values["transformer"] is None
+    one_block = lambda g, r, n: 2 * n if (g == "gru" and r.width >= 64) or (g == "family" and r.depth == 1) else 3  # noqa: E731
+    assert depth_width.TABLES["C10"].decide(serial(one_block), "full").verdict == "refuted"
+
+
+def untrained_runs(route, seeds=3, length=12):
+    """Runs of a model straight from initialisation, with a perfect accuracy curve pinned on: only the control
+    says what it is."""
+    model = ladder.build(route, depth_width.GROUP, 0, max_len=8 * length + 8)
+    control = train.positive_control(model, depth_width.held_out(length), depth_width.CHANCE)
+    return [{"accuracy": np.ones(2 * length), "learned": control["learned"]} for _ in range(seeds)]
+
+
+def test_an_untrained_transformer_cannot_move_c7_or_c10_off_inconclusive():
+    raw = serial(depth_width.STUCK)
+    for entry in raw["routes"].values():
+        if entry["group"] != "gru":
+            entry["runs"] = untrained_runs(ladder.Route("transformer", 1, 8, heads=2))
+    assert not any(r["learned"] for e in raw["routes"].values() if e["group"] != "gru" for r in e["runs"])
+    assert depth_width.TABLES["C10"].decide(raw, "full").verdict == "inconclusive"
+    c7 = depth_width.TABLES["C7"].decide({"serial": raw, "storage": storage(0.0)}, "full")
+    assert c7.verdict == "inconclusive" and c7.row == 1
+
+
+def test_train_serial_records_a_positive_control():
+    result = depth_width.train_serial(ladder.Route("gru", 1, 8), length=4, steps=3, seed=0, lr=1e-3)
+    assert set(result["control"]) >= {"accuracy", "chance", "learned", "at"} and len(result["accuracy"]) == 8
 
 
 # --- the page's sentences -------------------------------------------------------------------------
@@ -231,26 +252,27 @@ def test_shortcut_clause_branches():
 
 
 @pytest.mark.parametrize("transformer, recurrent, expected", [
-    (math.inf, math.inf, "Neither a GRU nor a transformer tried tracks 6 steps in every seed (the transformers "
-                         "tried cost up to 1,000,000 FLOPs per token)."),
-    (2e5, math.inf, "No GRU tried tracks 6 steps in every seed; the cheapest transformer that does costs 200,000 "
-                    "FLOPs per token."),
-    (math.inf, 1e4, "The cheapest GRU that tracks 6 steps in every seed costs 10,000 FLOPs per token; no "
-                    "transformer tried does, up to 1,000,000."),
-    (2e5, 1e4, "The cheapest GRU that tracks 6 steps in every seed costs 10,000 FLOPs per token; the cheapest "
-               "transformer that does costs 200,000, 20.0 times as much."),
+    (math.inf, math.inf, "Neither a GRU nor a transformer tried learned the task and tracks 6 steps in every seed "
+                         "(the transformers tried cost up to 1,000,000 FLOPs per token)."),
+    (2e5, math.inf, "No GRU tried learned the task and tracks 6 steps in every seed; the cheapest transformer that "
+                    "does costs 200,000 FLOPs per token."),
+    (math.inf, 1e4, "The cheapest GRU that learned the task and tracks 6 steps in every seed costs 10,000 FLOPs per "
+                    "token; no transformer tried did, up to 1,000,000, so its price is unknown."),
+    (2e5, 1e4, "The cheapest GRU that learned the task and tracks 6 steps in every seed costs 10,000 FLOPs per "
+               "token; the cheapest transformer that does costs 200,000, 20.0 times as much."),
 ])
 def test_cost_sentence_branches(transformer, recurrent, expected):
     text = depth_width.cost_sentence(transformer, recurrent, 1e6, 6)
     assert text == expected and "never" not in text and "inf" not in text
 
 
-def test_extra_row_and_feedback_sentence_follow_the_profile():
-    assert depth_width.extra_row(None, None) == ("runs in the full profile only", "not in this run (quick profile)")
-    ours, comparable = depth_width.extra_row("feedback 2x72", stat(5.0, 3.0, 7.0))
-    assert ours.startswith("feedback 2x72 tracks 5 steps (95% CI ") and comparable.startswith("qualitatively")
-    assert depth_width.feedback_sentence(True).startswith("The full profile adds")
-    assert "full profile only" in depth_width.feedback_sentence(False)
+def test_learned_table_and_sentence():
+    routes = {"GRU 1x64": [{"control": {"accuracy": 1.0}, "learned": True}],
+              "transformer 1x40": [{"control": {"accuracy": 0.6}, "learned": False}]}
+    assert "| transformer 1x40 | 60.0% | **no** |" in depth_width.learned_table(routes)
+    assert depth_width.learned_sentence(routes) == (
+        "Learned in every seed: GRU 1x64. Did not learn (in some seed, held-out accuracy under 95%), so no rule "
+        "reads them: transformer 1x40.")
 
 
 def test_storage_problem_groups_the_shapes_that_stored_nothing():

@@ -102,67 +102,91 @@ def test_hop_counts_above_chance_stop_at_the_first_failure():
     assert serial_depth.hop_summary(items, chance=0.5)["above"] == [0]
 
 
-def hop_result(above, low, high):
-    return {"above": above, "slope": {"mean": (low + high) / 2, "low": low, "high": high}}
-
-
-@pytest.mark.parametrize("hop, expected", [
-    (hop_result([0], float("nan"), float("nan")), "not testable here"),
-    (hop_result([], float("nan"), float("nan")), "not testable here"),
-    (hop_result([0, 1, 2], 0.4, 1.6), "supported"),
-    (hop_result([0, 1, 2], -0.3, 0.3), "refuted"),
-    (hop_result([0, 1], -0.5, 1.5), "inconclusive"),
-    (hop_result([0, 1], float("nan"), float("nan")), "inconclusive"),
+@pytest.mark.parametrize("above, low, high, expected", [
+    (1, float("nan"), float("nan"), "not testable here"),
+    (0, float("nan"), float("nan"), "not testable here"),
+    (3, 0.4, 1.6, "supported"),
+    (3, -0.3, 0.3, "refuted"),
+    (2, -0.5, 1.5, "inconclusive"),
+    (2, float("nan"), float("nan"), "inconclusive"),
 ])
-def test_every_hop_outcome_is_reachable(hop, expected):
-    ruling = serial_depth.hop_verdict(hop, evidence="measured")
-    assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.HOP_RULES)
+def test_every_hop_outcome_is_reachable(above, low, high, expected):
+    ruling = rules.decide(serial_depth.HOP_RULES, dict(above=above, low=low, high=high), "measured")
+    assert ruling.verdict == expected
     assert set(rules.outcomes(serial_depth.HOP_RULES)) == {"not testable here", "supported", "refuted", "inconclusive"}
 
 
-BASE = dict(length=12, gru_k=[12, 12, 12], k_by_depth={1: [3, 3, 2], 2: [4, 5, 4], 4: [8, 7, 8]},
-            growth={"mean": 1.5, "low": 1.4, "high": 1.6}, cot_k=[5, 4, 6], hop_part="supported")
+def test_the_hop_table_summarises_items_as_the_page_does():
+    items = [{"hops": h, "correct": True, "settle": 10 + 2 * h + e} for h in (0, 1, 2) for e in (-1, 0, 1) * 5]
+    ruling = serial_depth.HOP_TABLE.decide(items, "full")
+    assert ruling.verdict == "supported" and ruling.values["above"] == 3
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({"gru_k": [12, 7, 12]}, "inconclusive"),
-    ({"k_by_depth": {1: [12, 12, 12], 2: [12, 12, 12]}}, "refuted"),
-    ({"growth": {"mean": 0.4, "low": -0.3, "high": 1.1}}, "inconclusive"),
-    ({"cot_k": [12, 12, 12]}, "nuanced"),
-    ({}, "supported"),
-    ({"hop_part": "not testable here"}, "nuanced"),
-    ({"hop_part": "inconclusive"}, "nuanced"),
-    ({"hop_part": "refuted"}, "nuanced"),
-    ({"growth": {"mean": 0.2, "low": 0.1, "high": 0.3}, "cot_k": [12, 12, 12]}, "nuanced"),
-    ({"growth": {"mean": 0.0, "low": -0.1, "high": 0.1}, "cot_k": [12, 12, 12]}, "nuanced"),
-])
-def test_every_c5_outcome_is_reachable(change, expected):
-    ruling = serial_depth.c5_verdict(**{**BASE, **change}, evidence="measured")
-    assert ruling.verdict == expected and ruling.rule == rules.digest(serial_depth.C5_RULES)
-    assert set(rules.outcomes(serial_depth.C5_RULES)) == {"inconclusive", "refuted", "nuanced", "supported"}
+def test_designs_count_what_the_settings_run():
+    for profile, settings in serial_depth.SETTINGS.items():
+        for table in serial_depth.TABLES.values():
+            design = table.designs[profile]
+            assert design["seeds"] == settings["seeds"] and tuple(design["depths"]) == tuple(settings["depths"])
+            assert design["length"] == settings["length"] and tuple(design["hops"]) == tuple(settings["hops"])
+            assert design["hop_items"] == settings["hop_items"]
 
 
-@pytest.mark.parametrize("low, high", [(0.09, 0.53), (-0.12, 0.50), (-0.31, 0.40)])
-def test_a_slope_interval_wider_than_the_precision_is_inconclusive(low, high):
-    """The three quick stability seeds' intervals: each crossed a threshold the others did not."""
-    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": (low + high) / 2, "low": low, "high": high}})
-    assert ruling.verdict == "inconclusive" and "wider than" in ruling.reason
+def learned_route(length=12, seeds=3):
+    return serial_depth.simulated_route(np.random.default_rng(0), lambda r: 2 * length, length, seeds)
 
 
-def test_an_unmeasurable_slope_is_inconclusive():
-    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": float("nan"), "low": float("nan"),
-                                                           "high": float("nan")}})
-    assert ruling.verdict == "inconclusive"
+def raw_with(depths, length=12):
+    return {"gru": learned_route(length), "cot": learned_route(length), "depths": depths}
 
 
-def test_a_hop_part_short_of_supported_names_the_pretrained_model():
-    ruling = serial_depth.c5_verdict(**{**BASE, "hop_part": "not testable here"})
-    assert ruling.verdict == "nuanced" and "hop-depth part is not supported" in ruling.reason
+def test_c5_reaches_each_outcome_from_raw_runs():
+    stuck = serial_depth.simulated_route(np.random.default_rng(1), lambda r: 3, 12, 3)
+    design = serial_depth.DESIGNS["full"]
+    decide = lambda raw: rules.decide(serial_depth.C5_RULES, serial_depth.summarise_c5(raw, design))  # noqa: E731
+    assert decide(raw_with({1: stuck, 2: learned_route()})).verdict == "refuted"
+    assert decide(raw_with({1: stuck, 2: stuck})).verdict == "inconclusive"
+    gru_short = {**raw_with({1: learned_route()}), "gru": stuck}
+    ruling = decide(gru_short)
+    assert ruling.verdict == "inconclusive" and ruling.row == 0 and "GRU" in ruling.why
 
 
-def test_flat_growth_names_the_one_step_per_layer_limit():
-    ruling = serial_depth.c5_verdict(**{**BASE, "growth": {"mean": 0.0, "low": 0.0, "high": 0.0}})
-    assert ruling.verdict == "nuanced" and "did not lengthen the chain" in ruling.reason
+def test_only_a_depth_that_learned_in_every_seed_counts():
+    mixed = learned_route()[:2] + serial_depth.simulated_route(np.random.default_rng(2), lambda r: 3, 12, 1)
+    values = serial_depth.summarise_c5(raw_with({1: mixed, 4: learned_route()}), serial_depth.DESIGNS["full"])
+    assert values["shallowest_learned"] == 4
+
+
+def untrained(route, length=12):
+    """A model straight from initialisation, with a perfect accuracy curve pinned on it: only its control says
+    what it is."""
+    from deepenough.lab import ladder, train
+
+    model = ladder.build(route, "s3", seed=0, max_len=8 * length + 8)
+    control = train.positive_control(model, serial_depth.held_out("s3", length), serial_depth.CHANCE)
+    return {"accuracy": np.ones(2 * length), "learned": control["learned"]}
+
+
+def test_an_untrained_model_cannot_move_c5_off_inconclusive():
+    from deepenough.lab.ladder import Route
+
+    depths = {d: [untrained(Route("transformer", d, 16, heads=2))] * 3 for d in (1, 2)}
+    assert not any(r["learned"] for runs in depths.values() for r in runs)
+    ruling = serial_depth.C5_TABLE.decide(raw_with(depths), "quick")
+    assert ruling.verdict == "inconclusive" and ruling.row == 2
+
+
+def test_the_curriculum_lengthens_chains_then_holds_them():
+    make = serial_depth.curriculum(4, 6, "s3", "none", steps=8, start=2)
+    lengths = [make(torch.Generator().manual_seed(0))[0].shape[1] - 1 for _ in range(8)]
+    assert lengths == sorted(lengths) and lengths[0] == 2 and lengths[-1] == 6
+
+
+def test_train_route_records_a_positive_control():
+    from deepenough.lab.ladder import Route
+
+    result = serial_depth.train_route(Route("gru", 1, 8), "s3", length=4, steps=3, seed=0, lr=1e-3)
+    assert set(result["control"]) >= {"accuracy", "chance", "learned", "at"}
+    assert result["learned"] == result["control"]["learned"] and len(result["accuracy"]) == 8
 
 
 # --- the sentences the page prints -------------------------------------------------------------------
@@ -256,38 +280,34 @@ def test_hop_evidence_adds_the_slope_only_when_measured():
         "; settle-layer slope 0.5 layers per hop (95% CI 0.2 to 0.8 over items)")
 
 
-def test_seeds_needed_scale_with_the_square_of_the_width():
-    assert serial_depth.seeds_needed(ci(0.0, -0.25, 0.25), 4) == 16
-    assert serial_depth.seeds_needed(ci(0.0, -0.1, 0.1), 4) == 3
-    assert serial_depth.seeds_needed(NAN, 4) is None
+def runs_scoring(*scores):
+    return [{"control": {"accuracy": a, "chance": 1 / 6}, "learned": a >= serial_depth.LEARNED} for a in scores]
 
 
-@pytest.mark.parametrize("growth, expected", [
-    (ci(0.0, -0.25, 0.25), "; narrowing it to ±0.125 would take about 16 seeds at these depths"),
-    (ci(0.0, -0.1, 0.1), "; that is within ±0.125, narrow enough to decide"),
-    (NAN, ""),
-])
-def test_precision_clause(growth, expected):
-    assert serial_depth.precision_clause(growth, 4) == expected
+def test_c5_evidence_names_every_route_and_which_learned():
+    controls = {"transformer 2x64": runs_scoring(0.62, 0.64, 0.7), "GRU 1x64": runs_scoring(1.0, 1.0, 1.0)}
+    text = serial_depth.c5_evidence(12, controls, "not testable here")
+    assert text == ("on S3 chains of 12 over 3 seeds, held-out accuracy at the training length was transformer 2x64 "
+                    "62% to 70% and GRU 1x64 100% (learned: at least 95% in every seed); learned: GRU 1x64; did not "
+                    "learn: transformer 2x64; the hop-depth part on SmolLM2, decided by its own table, is not "
+                    "testable here")
 
 
-def test_seed_range():
-    assert serial_depth.seed_range([12, 12, 12]) == "12 steps in every seed"
-    assert serial_depth.seed_range([3, 5, 4]) == "3 to 5 steps across seeds"
+def test_learned_table_and_sentence():
+    routes = {"GRU 1x64": runs_scoring(1.0, 0.99, 1.0), "transformer 4x64": runs_scoring(0.96, 0.5, 0.97)}
+    table = serial_depth.learned_table(routes)
+    assert "| GRU 1x64 | 100.0%, 99.0%, 100.0% | 17% | yes |" in table and "**no**" in table
+    assert serial_depth.learned_sentence(["GRU 1x64"], ["transformer 4x64"]) == (
+        "Learned in every seed: GRU 1x64. Did not learn (in some seed, held-out accuracy under 95%), so no rule "
+        "reads them: transformer 4x64.")
 
 
-def test_c5_evidence_reads_as_one_sentence_and_feeds_the_verdict():
-    hop = {"above": [0], "slope": NAN}
-    text = serial_depth.c5_evidence("S3", 12, [12, 12, 12], {1: [2, 2, 2], 2: [3, 3, 3], 4: [2, 3, 2]},
-                                    ci(0.07, -0.18, 0.33), [12, 11, 12], hop, "not testable here")
-    assert text == ("on S3 with chains of 12 over 3 seeds, the one-layer GRU tracked 12 steps in every seed; "
-                    "transformers of depth 1, 2 and 4 tracked 2, 3 and 2.3 steps on average, a slope of 0.1 steps "
-                    "per layer (95% CI -0.2 to 0.3 over seed-by-depth points); narrowing it to ±0.125 would take "
-                    "about 13 seeds at these depths; one layer writing its state tracked 11 to 12 steps across seeds; "
-                    "SmolLM2 answered above chance at 1 hop count, settle-layer slope not measurable, so the "
-                    "hop-depth part is not testable here")
-    ruling = serial_depth.c5_verdict(**{**BASE, "growth": ci(0.07, -0.18, 0.33)}, evidence=text)
-    assert ruling.verdict == "inconclusive" and ruling.reason.startswith(text)
+def test_reach_sentence_names_what_a_profile_cannot_reach():
+    text = serial_depth.reach_sentence("C5", {"quick": {"refuted": 0.5, "inconclusive": 1.0},
+                                              "full": {"refuted": 0.9, "inconclusive": 1.0}})
+    assert text == ("For the C5 table, under `quick` *refuted* reaches less than 80% in its own world, so a `quick` "
+                    "run cannot be relied on to give it; under `full` every outcome reaches power of at least 80% in "
+                    "its own world.")
 
 
 def test_the_verdict_why_stands_alone():
