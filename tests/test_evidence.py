@@ -11,16 +11,10 @@ from deepenough.machinery.rules import Ruling, check
 
 CHAPTERS = {name: runner.meta(page) for name, page in runner.notebooks().items()
             if runner.meta(page).get("claims")}
-# Chapters whose decision tables have not yet moved to power-checked tables; each must leave this set.
-NOT_YET_MOVED = set()
 TRAINS = {"serial_depth", "depth_width", "forgetting", "jokes", "information_lost"}
 
 
-def moving(name):
-    return pytest.mark.xfail(name in NOT_YET_MOVED, strict=True, reason="not yet moved to power tables (#24)")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+@pytest.mark.parametrize("name", list(CHAPTERS))
 def test_every_outcome_is_reachable_at_the_full_profiles_own_n(name):
     module = importlib.import_module(f"deepenough.chapters.{name}")
     tables = module.TABLES
@@ -31,7 +25,7 @@ def test_every_outcome_is_reachable_at_the_full_profiles_own_n(name):
         assert not weak, f"{claim}: under full, {weak} reach power < {POWER_MIN} in their own worlds"
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+@pytest.mark.parametrize("name", list(CHAPTERS))
 def test_the_published_record_carries_power_learned_and_fresh_seeds(name):
     state, record = records.status(name)
     assert state == "current", f"the record of {name} is {state}"
@@ -72,7 +66,7 @@ def decided_again(name: str, data: dict) -> None:
                                                v.get("row", -1)))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=moving(n)) for n in CHAPTERS])
+@pytest.mark.parametrize("name", list(CHAPTERS))
 def test_every_published_verdict_is_what_its_table_decides_from_the_recorded_values(name):
     state, record = records.status(name)
     assert state == "current", f"the record of {name} is {state}"
@@ -80,7 +74,7 @@ def test_every_published_verdict_is_what_its_table_decides_from_the_recorded_val
 
 
 @pytest.mark.book
-@pytest.mark.parametrize("name", [n for n in CHAPTERS if n not in NOT_YET_MOVED])
+@pytest.mark.parametrize("name", list(CHAPTERS))
 def test_every_quick_verdict_is_what_its_table_decides_from_the_recorded_values(chapter_outcomes, name):
     outcome = chapter_outcomes[name]
     decided_again(name, results.read_all(outcome.results.parent)[name])
