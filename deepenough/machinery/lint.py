@@ -195,6 +195,11 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
             if not re.search(rf"^{name}\s*=", params.group(1), re.M):
                 add(line_of(r":tags: \[.*parameters"), f"the parameters cell does not define `{name}`",
                     f"add `{name} = ...` to the cell tagged parameters")
+    if info.get("claims") and (not re.search(r"\brun\.verdict\(", text)
+                               or re.search(r"^from deepenough\.machinery\.results import .*\bverdict\b", text, re.M)):
+        add(line_of(r"\bverdict\("), "a verdict is written without its decision table",
+            "write each verdict with `run.verdict(TABLES[claim], ruling, key)`: it decides again from the ruling's "
+            "values and stores the power of every outcome")
     if "ChapterRun(" not in text or not re.search(r"\.write\(", text):
         add(len(lines), "the chapter never writes its results file",
             "create `run = ChapterRun(...)` at the top and call `run.write(verdicts, measurements, seeds)` at the end")

@@ -102,3 +102,24 @@ def test_a_quotation_keeps_its_numbers_even_across_lines_but_our_own_prose_does_
     found = [p.message.split("`")[1] for p in lint.lint(page, registry={}, bibliography=set(), root=tmp_path)
              if "looks like a result" in p.message]
     assert found == ["12 times"]
+
+
+def test_a_verdict_written_without_its_table_is_caught(tmp_path):
+    page = tmp_path / "book" / "toy.md"
+    page.parent.mkdir()
+    front = "---\ndeepenough:\n  chapter: toy\n  claims: [C1]\n  budget_s: {quick: 60, full: 60}\n---\n\n# Toy\n\n"
+    code = ("```{code-cell} ipython3\nfrom deepenough.machinery.results import ChapterRun, verdict\n"
+            "run.write([verdict('C1', ruling._replace(verdict='supported'))], {}, [0])\n```\n")
+    found = [p.message for p in lint.lint(page_with(page, front + code), registry={}, bibliography=set(),
+                                          root=tmp_path)]
+    assert "a verdict is written without its decision table" in found
+    fixed = code.replace(", verdict\n", "\n").replace("verdict('C1', ruling._replace(verdict='supported'))",
+                                                      "run.verdict(TABLES['C1'], ruling)")
+    found = [p.message for p in lint.lint(page_with(page, front + fixed), registry={}, bibliography=set(),
+                                          root=tmp_path)]
+    assert "a verdict is written without its decision table" not in found
+
+
+def page_with(page, text):
+    page.write_text(text)
+    return page
