@@ -6,6 +6,7 @@ from pathlib import Path
 from .machinery import diff as verdict_diff
 from .machinery import lint as lint_module
 from .machinery import runner, scaffold, seeds, site
+from .machinery.pagecode import page_code_problems
 
 
 def natural(text: str) -> int:
@@ -68,7 +69,9 @@ def main(argv=None) -> int:
         if missing:
             print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
             return 2
-        problems = [p for f in (args.files or lint_module.chapter_files()) for p in lint_module.lint(f)]
+        pages = args.files or lint_module.chapter_files()
+        problems = [p for f in pages for p in lint_module.lint(f)]
+        problems += page_code_problems(args.files or runner.toc_files())
         for p in problems:
             print(p)
         print(f"{len(problems)} problem(s)" if problems else "all chapters pass")

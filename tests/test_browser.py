@@ -37,6 +37,9 @@ LEAKS = {
     "inf": re.compile(r"\b-?inf\b"),
     "a code constant": re.compile(r"\b[A-Z][A-Z0-9]*_[A-Z][A-Z0-9_]*\b"),  # SERIAL_GAIN, not the Q4_1 format
     "a stray backtick": re.compile(r"`"),
+    "a number in e-notation": re.compile(r"\b\d+(\.\d+)?e[-+]?\d+\b"),
+    "a negative zero": re.compile(r"(?<![\w.])[-−]0(\.0+)?(?![\d.])"),
+    "a doubled word": re.compile(r"\b(the|a|an|of|to|in|is|and)\s+\1\b", re.IGNORECASE),
 }
 
 

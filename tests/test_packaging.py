@@ -261,3 +261,16 @@ def test_ruff_finds_nothing():
     found = subprocess.run([str(ruff), "check", "--output-format", "concise", "."], cwd=ROOT, capture_output=True,
                            text=True)
     assert found.returncode == 0, found.stdout + found.stderr
+
+
+def test_ruff_finds_nothing_in_the_pages_code(tmp_path):
+    """The pages' code cells meet the package's ruff rules (`make lint` runs the same check)."""
+    from deepenough.machinery import runner
+    from deepenough.machinery.pagecode import page_code_problems
+
+    assert page_code_problems(runner.toc_files()) == []
+    page = tmp_path / "page.md"
+    page.write_text("---\njupytext:\n  text_representation:\n    format_name: myst\n---\n# A page\n\n"
+                    "```{code-cell} ipython3\nimport os\nx = 1\n```\n")
+    found = [p.message for p in page_code_problems([page])]
+    assert any("F401" in m and "cell 2, line 1" in m for m in found), found

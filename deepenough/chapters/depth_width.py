@@ -16,7 +16,6 @@ has no shortcut that transformers find quickly.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..lab import ladder, numbers, stats, tasks, tiny, train
-from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.power import Table, World
 from ..machinery.rules import Rule, always
 
 HEADS = 2
@@ -218,17 +217,6 @@ def matched_gru(routes: dict[str, list[ladder.Route]], params: dict[ladder.Route
     return min(routes["gru"], key=lambda r: abs(params[r] - params[routes["family"][0]]))
 
 
-def curriculum(batch: int, length: int, steps: int, start: int = CURRICULUM_START):
-    """A batch maker whose chains grow from ``start`` to ``length`` over the first half of ``steps``."""
-    makers = {n: tasks.group_task(batch, n, GROUP) for n in range(start, length + 1)}
-    ramp, calls = max(1, steps // 2), itertools.count()
-
-    def make(gen: torch.Generator):
-        return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
-
-    return make
-
-
 def held_out(length: int) -> train.Batch:
     """Sequences at the training length that no training batch and no evaluation batch contains."""
     return tasks.group_task(ladder.SAMPLES, length, GROUP)(torch.Generator().manual_seed(HELD_OUT_SEED))
@@ -237,7 +225,8 @@ def held_out(length: int) -> train.Batch:
 def train_serial(route: ladder.Route, length: int, steps: int, seed: int, lr: float) -> dict:
     """Train ``route`` on S3 chains up to ``length`` (curriculum), check it learned them, measure it to twice that."""
     model = ladder.build(route, GROUP, seed, max_len=8 * length + 8)
-    log = train.train(model, curriculum(ladder.BATCH, length, steps), steps, seed=seed, lr=lr)
+    chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, GROUP), length, steps, CURRICULUM_START)
+    log = train.train(model, chains, steps, seed=seed, lr=lr)
     control = train.positive_control(model, held_out(length), CHANCE, at=f"S3 chains of {length}")
     acc = ladder.accuracy_by_chain(model, GROUP, 2 * length)
     return {"route": route, "seed": seed, "accuracy": acc, "control": control, "learned": control["learned"],
@@ -671,20 +660,3 @@ def learned_sentence(routes: dict[str, list[dict]]) -> str:
         said += (f" Did not learn (in some seed, held-out accuracy under {numbers.percent(LEARNED)}), so no rule "
                  f"reads them: {numbers.listing(not_learned)}.")
     return said
-
-
-def reach_sentence(table: str, power_by_profile: dict[str, dict[str, float]]) -> str:
-    """Which outcomes of ``table`` each profile cannot reach (power under POWER_MIN in their own worlds)."""
-    return f"For the {table} table, " + "; ".join(reach_clause(p, s) for p, s in power_by_profile.items()) + "."
-
-
-def reach_clause(profile: str, shares: dict[str, float]) -> str:
-    weak, floor = unreachable(shares), numbers.percent(POWER_MIN)
-    if not weak:
-        return f"under `{profile}` every outcome reaches power of at least {floor} in its own world"
-    outcomes = numbers.listing(f"*{o}*" for o in weak)
-    if len(weak) == 1:
-        return (f"under `{profile}` {outcomes} reaches less than {floor} in its own world, so a `{profile}` run "
-                "cannot be relied on to give it")
-    return (f"under `{profile}` {outcomes} reach less than {floor} in their own worlds, so a `{profile}` run "
-            "cannot be relied on to give them")

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..lab import numbers, stats, tasks, tiny, train
 from ..lab.train import IGNORE, LEARNED
-from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.power import Table, World
 from ..machinery.rules import Rule, always, decide
 
 VOCAB = 32  # token 0 separates the tokens from their copy; 1..31 are content
@@ -762,16 +762,3 @@ def attention_by_layer(rows: list[dict]) -> np.ndarray:
 
 def model_key(arch: str, width: int) -> str:
     return "transformer" if arch == "transformer" else f"{arch.upper()} {width}"
-
-
-def reach_sentence(power: dict[str, dict[str, float]]) -> str:
-    """Which outcomes the quick design cannot reach (power under POWER_MIN in their own worlds), and full's."""
-    weak, full_weak = unreachable(power["quick"]), unreachable(power["full"])
-    quick = (f"At the quick profile's design, {numbers.listing(weak)} cannot be reached: in a world where "
-             f"{'it is' if len(weak) == 1 else 'each is'} the truth, the quick run reaches it in fewer than "
-             f"{numbers.percent(POWER_MIN)} of simulated runs, so a quick verdict only shows that the chapter runs."
-             if weak else "Even the quick design reaches every outcome in its own world.")
-    full = ("The full design reaches every outcome in its own world." if not full_weak
-            else f"Even the full design cannot reach {numbers.listing(full_weak)}.")
-    return f"{quick} {full}"
-

@@ -19,7 +19,7 @@ import torch
 
 from ..lab import numbers, stats, tiny, train
 from ..machinery import paths
-from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.power import Table, World
 from ..machinery.rules import Rule, always
 
 # --- Part 1: the joke census -------------------------------------------------------------------------
@@ -608,18 +608,6 @@ TABLES = {"C9": Table(
      World("nuanced", "the model retells a memorised repertoire but luck beats serial compute",
            world(True, **LOSES))),
     designs={profile: design(settings) for profile, settings in SETTINGS.items()})}
-
-
-def power_sentence(power_by_profile: dict[str, dict[str, float]]) -> str:
-    """Which outcomes each profile cannot reach (power under POWER_MIN in its own world)."""
-    parts = []
-    for profile, shares in power_by_profile.items():
-        weak = unreachable(shares)
-        parts.append(f"the {profile} profile reaches every outcome with power of at least {numbers.percent(POWER_MIN)}"
-                     if not weak else f"the {profile} profile cannot reach {numbers.listing(weak)} (power under "
-                     f"{numbers.percent(POWER_MIN)} in {'its own world' if len(weak) == 1 else 'their own worlds'})")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
 
 
 # --- Prose built from the results (each branch tested) -------------------------------------------------

@@ -15,7 +15,7 @@ import pyjokes
 import torch
 
 from ..lab import numbers, stats
-from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.power import Table, World, unreachable
 from ..machinery.rules import Rule, always
 
 # The float64 path is float64 except for one thing: transformers computes the rotary angles' cos and sin in
@@ -553,15 +553,6 @@ def time_caption(lengths: list[int], cached_seconds: list[float]) -> str:
     return f"the cached step grows {numbers.value(ratio, 1)}-fold {span}."
 
 
-def hardware(environment: dict) -> str:
-    """'one NVIDIA H100 GPU' or 'a CPU with 2 cores (1 torch thread)' from the results' environment."""
-    if environment.get("gpu"):
-        return f"one {environment['gpu']} GPU"
-    threads = environment.get("torch_threads")
-    return (f"a CPU with {numbers.plural(environment.get('cpu_count') or 1, 'core')}"
-            + (f" ({numbers.plural(threads, 'torch thread')})" if threads else ""))
-
-
 def samples_limitation(profile: str, continuations: int, new_tokens: int, shares: dict[str, dict]) -> str:
     """The small-samples limitation, from the profile and the widest near-tie share interval."""
     widest = max(shares.values(), key=lambda s: s["high"] - s["low"])
@@ -639,21 +630,11 @@ def continuations_needed(new_tokens: int) -> int:
     return n
 
 
-def power_sentence(power_by_profile: dict[str, dict[str, float]], continuations: dict[str, int],
-                   new_tokens: dict[str, int]) -> str:
-    """Which outcomes each profile cannot reach (power under POWER_MIN in its own world), and why for supported."""
-    parts = []
-    for profile, shares in power_by_profile.items():
-        weak = unreachable(shares)
-        if not weak:
-            parts.append(f"the {profile} profile reaches every outcome with power of at least "
-                         f"{numbers.percent(POWER_MIN)}")
-            continue
-        parts.append(f"the {profile} profile cannot reach {numbers.listing(weak)} (power under "
-                     f"{numbers.percent(POWER_MIN)} in {'its own world' if len(weak) == 1 else 'their own worlds'})")
-        if "supported" in weak:
-            parts[-1] += (f": supported needs at least {numbers.count(continuations_needed(new_tokens[profile]))} "
-                          f"continuations of {numbers.plural(new_tokens[profile], 'token')} without a near-tie in "
-                          f"each precision, and it decodes {numbers.count(continuations[profile])}")
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+def supported_needs(power_by_profile: dict[str, dict[str, float]], continuations: dict[str, int],
+                    new_tokens: dict[str, int]) -> str:
+    """For each profile that cannot reach *supported*: the tie-free continuations it needs and those it decodes."""
+    said = [f"Under {profile}, supported needs at least {numbers.count(continuations_needed(new_tokens[profile]))} "
+            f"continuations of {numbers.plural(new_tokens[profile], 'token')} without a near-tie in each precision, "
+            f"and the run decodes {numbers.count(continuations[profile])}."
+            for profile, shares in power_by_profile.items() if "supported" in unreachable(shares)]
+    return " ".join(said)

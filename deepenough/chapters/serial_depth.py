@@ -16,7 +16,6 @@ often each outcome is reached where it is the truth.
 """
 from __future__ import annotations
 
-import itertools
 import random
 
 import numpy as np
@@ -25,7 +24,7 @@ import torch
 
 from ..lab import ladder, numbers, tasks, tiny, train
 from ..lab.stats import proportion_ci
-from ..machinery.power import POWER_MIN, Table, World, unreachable
+from ..machinery.power import Table, World
 from ..machinery.rules import Rule, always
 
 TRACKED = ladder.TRACKED  # a chain of length k is tracked when accuracy at it is at least this
@@ -64,17 +63,6 @@ DESIGNS = {profile: design(s) for profile, s in SETTINGS.items()}
 
 # --- training with a curriculum and a positive control ----------------------------------------------
 
-def curriculum(batch: int, length: int, group: str, mode: str, steps: int, start: int = CURRICULUM_START):
-    """A batch maker whose chains grow from ``start`` to ``length`` over the first half of ``steps``."""
-    makers = {n: tasks.group_task(batch, n, group, mode) for n in range(start, length + 1)}
-    ramp, calls = max(1, steps // 2), itertools.count()
-
-    def make(gen: torch.Generator):
-        return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
-
-    return make
-
-
 def held_out(group: str, length: int, mode: str = "none") -> train.Batch:
     """Sequences at the training length that no training batch and no evaluation batch contains."""
     return tasks.group_task(ladder.SAMPLES, length, group, mode)(torch.Generator().manual_seed(HELD_OUT_SEED))
@@ -83,7 +71,9 @@ def held_out(group: str, length: int, mode: str = "none") -> train.Batch:
 def train_route(route: ladder.Route, group: str, length: int, steps: int, seed: int, lr: float) -> dict:
     """Train ``route`` on chains up to ``length`` (curriculum), check it learned them, measure it to twice that."""
     model = ladder.build(route, group, seed, max_len=8 * length + 8)
-    log = train.train(model, curriculum(ladder.BATCH, length, group, route.mode, steps), steps, seed=seed, lr=lr)
+    chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, group, route.mode), length, steps,
+                               CURRICULUM_START)
+    log = train.train(model, chains, steps, seed=seed, lr=lr)
     control = train.positive_control(model, held_out(group, length, route.mode), 1 / len(tasks.group_elements(group)),
                                      at=f"{group.upper()} chains of {length}")
     acc = ladder.accuracy_by_chain(model, group, 2 * length, route.mode)
@@ -558,23 +548,6 @@ def c5_evidence(length: int, controls: dict[str, list[dict]], hop_part: str) -> 
             f"learned: {numbers.listing(learned) if learned else 'none'}; did not learn: "
             f"{numbers.listing(not_learned) if not_learned else 'none'}; the hop-depth part on SmolLM2, decided by "
             f"its own table, is {hop_part}")
-
-
-def reach_sentence(table: str, power_by_profile: dict[str, dict[str, float]]) -> str:
-    """Which outcomes of ``table`` each profile cannot reach (power under POWER_MIN in their own worlds)."""
-    return f"For the {table} table, " + "; ".join(reach_clause(p, s) for p, s in power_by_profile.items()) + "."
-
-
-def reach_clause(profile: str, shares: dict[str, float]) -> str:
-    weak, floor = unreachable(shares), numbers.percent(POWER_MIN)
-    if not weak:
-        return f"under `{profile}` every outcome reaches power of at least {floor} in its own world"
-    outcomes = numbers.listing(f"*{o}*" for o in weak)
-    if len(weak) == 1:
-        return (f"under `{profile}` {outcomes} reaches less than {floor} in its own world, so a `{profile}` run "
-                "cannot be relied on to give it")
-    return (f"under `{profile}` {outcomes} reach less than {floor} in their own worlds, so a `{profile}` run "
-            "cannot be relied on to give them")
 
 
 def learned_table(routes: dict[str, list[dict]]) -> str:

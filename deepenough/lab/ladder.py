@@ -10,6 +10,8 @@ Models go to the GPU when one is present.
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,3 +123,15 @@ def sweep(routes: list[Route], group: str, seeds: list[int], **settings) -> list
 def of(runs: list[dict], route: Route, key: str) -> list:
     """One value per seed of ``key`` for ``route``, in seed order."""
     return [r[key] for r in sorted(runs, key=lambda r: r["seed"]) if r["route"] == route]
+
+
+def curriculum(task: Callable[[int], Callable], length: int, steps: int, start: int = 2):
+    """A batch maker whose chains grow from ``start`` to ``length`` over the first half of ``steps``;
+    ``task(n)`` is the batch maker for chains of length n."""
+    makers = {n: task(n) for n in range(start, length + 1)}
+    ramp, calls = max(1, steps // 2), itertools.count()
+
+    def make(gen: torch.Generator):
+        return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
+
+    return make

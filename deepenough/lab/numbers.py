@@ -1,11 +1,34 @@
 """Numbers as the book prints them, in one place.
 
 Counts as integers with separators; a measured value to the precision its interval supports; an exact
-value said as exact; infinity as "never reached"; an interval as "low to high" with what it is over.
+value said as exact; infinity as "never reached"; an interval as "low to high" with what it is over; a very
+small or large value as "1.7 × 10⁻¹⁵", never "1.7e-15"; never "-0.0".
 """
 from __future__ import annotations
 
 import math
+
+SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(x: float, digits: int = 2) -> str:
+    """1.73e-15 -> '1.7 × 10⁻¹⁵' (``digits`` significant figures); 0.001 -> '1 × 10⁻³'."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa} × 10{str(int(exponent)).translate(SUPERSCRIPT)}"
+
+
+def _printed(text: str) -> str:
+    """Python's formatting as the book prints it: no scientific 'e', no negative zero."""
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return scientific(float(text), len(mantissa.replace("-", "").replace(".", "")))
+    if text.startswith("-") and float(text) == 0:
+        return text[1:]
+    return text
 
 
 def count(n: float) -> str:
@@ -29,10 +52,10 @@ def value(x: float, decimals: int | None = None) -> str:
     if float(x).is_integer() and abs(x) >= 1:
         return count(x)
     if decimals is not None and decimals > 4 and x != 0:  # tiny numbers: the same digits, in scientific notation
-        return f"{x:.{max(1, math.floor(math.log10(abs(x))) + decimals + 1)}g}"
+        return scientific(x, max(1, math.floor(math.log10(abs(x))) + decimals + 1))
     if decimals is not None:
-        return f"{x:.{decimals}f}"
-    return f"{x:.3g}"
+        return _printed(f"{x:.{decimals}f}")
+    return count(x) if abs(x) >= 1000 else _printed(f"{x:.3g}")
 
 
 def interval(stat: dict, unit: str = "", over: str = "") -> str:
@@ -48,7 +71,7 @@ def interval(stat: dict, unit: str = "", over: str = "") -> str:
 
 def percent(x: float, decimals: int = 0) -> str:
     """0.423 -> '42%'."""
-    return f"{100 * x:.{decimals}f}%"
+    return f"{_printed(f'{100 * x:.{decimals}f}')}%"
 
 
 def percent_interval(stat: dict, over: str = "") -> str:

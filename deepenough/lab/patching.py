@@ -1,15 +1,12 @@
 """Activation patching on the residual stream of a Llama-style model (causal tracing).
 
 Residual index ``k`` follows ``output_hidden_states``: ``k = 0`` is the token embedding and ``k = n + 1`` the
-output of decoder layer ``n``. ``patch_residual`` overwrites chosen positions of chosen residual indices
-with stored values (from another run) while the forward pass runs, so every later computation (attention
-of later positions, the layers above) reads the patched vectors. Meng et al. (2022) patch clean states into
-a corrupted run; the direction is the caller's choice.
+output of decoder layer ``n``. ``run_from`` finishes a forward pass from a stored residual stream with chosen
+positions of every later residual index overwritten by stored values (from another run), so every later
+computation (attention of later positions, the layers above) reads the patched vectors. Meng et al. (2022)
+patch clean states into a corrupted run; the direction is the caller's choice.
 """
 from __future__ import annotations
-
-from collections.abc import Iterable
-from contextlib import contextmanager
 
 import torch
 
@@ -39,53 +36,14 @@ def residuals(model, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.stack(store), logits
 
 
-@contextmanager
-def patch_residual(model, positions: torch.Tensor, values: torch.Tensor, indices: Iterable[int]):
-    """While the context is open, residual index ``k`` (for each ``k`` in ``indices``) at row ``b``, token
-    ``positions[b]`` is replaced by ``values[k, b]`` (``values``: (layers + 1, batch, d_model)).
-
-    Hooks sit on the embedding (k = 0) and on each decoder layer's output (k = n + 1); they are removed on
-    exit, even after an error, so the model is left as it was.
-    """
-    indices = sorted(set(int(k) for k in indices))
-    count = residual_count(model)
-    if any(k < 0 or k >= count for k in indices):
-        raise ValueError(f"residual indices must lie in 0..{count - 1}")
-    rows = torch.arange(len(positions))
-
-    def hook_for(k):
-        def hook(module, args, output):
-            hidden = output[0] if isinstance(output, tuple) else output
-            hidden = hidden.clone()
-            hidden[rows, positions] = values[k].to(hidden.dtype)
-            return (hidden, *output[1:]) if isinstance(output, tuple) else hidden
-        return hook
-
-    modules = [model.model.embed_tokens] + list(model.model.layers)
-    handles = [modules[k].register_forward_hook(hook_for(k)) for k in indices]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-@torch.no_grad()
-def patched_run(model, ids: torch.Tensor, positions: torch.Tensor, values: torch.Tensor, from_index: int):
-    """Run ``ids`` with residual indices ``from_index`` and above replaced at ``positions`` by ``values``
-    (``values`` as ``residuals`` returns them, at the patched positions); returns what ``residuals`` does."""
-    with patch_residual(model, positions, values, range(from_index, residual_count(model))):
-        return residuals(model, ids)
-
-
 @torch.no_grad()
 def run_from(model, start: torch.Tensor, from_index: int, positions: torch.Tensor | None = None,
              values: torch.Tensor | None = None, logit_positions: torch.Tensor | None = None):
     """Finish a forward pass from residual index ``from_index``: ``start`` (batch, tokens, d_model) is the
     residual stream there (already patched if the caller wants), and decoder layers ``from_index`` on run
-    over it, with each later residual index overwritten at ``positions`` by ``values`` as in
-    ``patch_residual``. Layers below ``from_index`` are the clean run's, so they need not run again:
-    causal tracing at every starting layer costs about half a forward pass each instead of a whole one.
+    over it, with each later residual index overwritten at ``positions`` by ``values`` (layers + 1, batch,
+    d_model). Layers below ``from_index`` are the clean run's, so they need not run again: causal tracing at
+    every starting layer costs about half a forward pass each instead of a whole one.
     Returns (residuals for indices from_index..layers, logits (batch, tokens, vocab), or (batch, vocab) at
     ``logit_positions`` only). Sequences without padding only.
     """

@@ -10,6 +10,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import numbers
+
 PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f"]
 WIDTH, PANEL_HEIGHT, DPI = 6.0, 3.4, 100
 TICK_PT = 11  # the smallest text on a figure; the browser test checks its rendered size from these numbers
@@ -25,10 +27,12 @@ def style() -> None:
     })
 
 
-def figure(panels: int = 1, height: float = PANEL_HEIGHT):
-    """A figure of ``panels`` panels stacked top to bottom, each the full page width; returns (fig, ax or axes)."""
+def figure(panels: int = 1, height: float = PANEL_HEIGHT, **kwargs):
+    """A figure of ``panels`` panels stacked top to bottom, each the full page width and ``height`` tall;
+    returns (fig, ax or axes). ``kwargs`` go to ``plt.subplots`` (``sharex=True``, say)."""
     style()
-    fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, height * panels), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, height * panels), squeeze=False, layout="constrained",
+                             **kwargs)
     return fig, list(axes[:, 0]) if panels > 1 else axes[0, 0]
 
 
@@ -44,7 +48,7 @@ def floored(values, floor: float) -> np.ndarray:
 
 def mark_floor(ax, floor: float, axis: str = "x", label: str | None = None) -> None:
     """A dotted line at the floor of a log axis, saying that points on it stand for 'this small or smaller'."""
-    text = label or f"≤ {floor:g}"
+    text = label or f"≤ {numbers.value(floor)}"
     if axis == "x":
         ax.axvline(floor, color="grey", ls=":", lw=1)
         ax.annotate(text, (floor, 1.0), xycoords=("data", "axes fraction"), ha="left", va="bottom", fontsize=TICK_PT)

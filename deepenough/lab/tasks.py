@@ -11,35 +11,7 @@ import torch
 
 from .train import IGNORE
 
-# Input bits are tokens 0/1; written states are 2/3 (their own vocabulary, so the model can tell a state it
-# reads from an input it reads); the filler token is 4. Every sequence opens with a start token, 5: rotary
-# positions are only relative, and without a fixed first token a model has no way to know how many bits
-# it has read, which is what the counting solution to parity needs.
-STATE_OFFSET, FILLER, START, PARITY_VOCAB = 2, 4, 5, 6
 MODES = ("none", "filler", "cot")
-
-S3 = list(itertools.permutations(range(3)))
-S3_TABLE = torch.tensor([[S3.index(tuple(a[b[i]] for i in range(3))) for b in S3] for a in S3])
-
-
-def state_tracking(batch: int, length: int, group: str = "parity"):
-    """Running product of random group elements; the label at position i is the product of elements 0..i.
-
-    ``parity`` is Z2 (2 elements: running XOR), ``s3`` the 6 permutations of three objects (non-abelian,
-    the smallest group whose word problem is not solvable by counting). Tracking position i correctly
-    needs the whole prefix, so accuracy by position shows how long a chain a model follows.
-    """
-    size = {"parity": 2, "s3": 6}[group]
-
-    def make(gen: torch.Generator):
-        x = torch.randint(0, size, (batch, length), generator=gen)
-        y = torch.empty_like(x)
-        y[:, 0] = x[:, 0]
-        for i in range(1, length):
-            y[:, i] = (y[:, i - 1] ^ x[:, i]) if group == "parity" else S3_TABLE[y[:, i - 1], x[:, i]]
-        return x, y
-
-    return make
 
 
 def copy(batch: int, length: int, vocab: int):
@@ -59,39 +31,9 @@ def copy(batch: int, length: int, vocab: int):
     return make
 
 
-def parity_task(batch: int, length: int, mode: str = "none"):
-    """Batch maker for ``train.train``: parity of every prefix, laid out for ``mode``.
-
-    none:   x0 x1 x2 ...            label y_i at x_i
-    filler: x0 . x1 . x2 . ...      label y_i at the filler after x_i (one extra position of compute per step)
-    cot:    x0 s0 x1 s1 ...         label y_i at x_i; s_i = y_i is written as a token, so the next step
-                                    only has to combine the previous token with the current input
-
-    Each layout follows the start token, which is not scored.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}")
-    base = state_tracking(batch, length, "parity")
-
-    def make(gen: torch.Generator):
-        x, y = base(gen)
-        if mode == "none":
-            ids, targets = x, y
-        else:
-            second = torch.full_like(x, FILLER) if mode == "filler" else y + STATE_OFFSET
-            ids = torch.stack([x, second], 2).flatten(1)
-            targets = torch.full_like(ids, IGNORE)
-            first_scored = 1 if mode == "filler" else 0
-            targets[:, first_scored::2] = y
-        start = torch.full((len(ids), 1), START)
-        return torch.cat([start, ids], 1), torch.cat([torch.full_like(start, IGNORE), targets], 1)
-
-    return make
-
-
 # --- the group ladder: Z2 (parity), S3, A5 -------------------------------------------------------------
 # Each group is a list of permutations; element i times element j is the permutation "apply j, then i"
-# (the composition S3_TABLE above uses). The ladder climbs in how much parallel shortcut the word problem
+# (b applied first, then a). The ladder climbs in how much parallel shortcut the word problem
 # admits: Z2 is abelian (a running count mod 2), S3 is solvable but not abelian (a constant-depth
 # shortcut exists through its normal series Z3 < S3, but it is hard to learn), A5 is the smallest
 # non-solvable group (no constant-depth circuit in TC0 tracks it unless TC0 = NC1).
@@ -120,10 +62,6 @@ def group_table(group: str) -> torch.Tensor:
     index = {p: i for i, p in enumerate(elements)}
     n = len(elements[0])
     return torch.tensor([[index[tuple(a[b[i]] for i in range(n))] for b in elements] for a in elements])
-
-
-def is_abelian(table: torch.Tensor) -> bool:
-    return bool(torch.equal(table, table.T))
 
 
 def _inverse(table: torch.Tensor) -> torch.Tensor:
@@ -179,9 +117,15 @@ def running_products(x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 
 def group_task(batch: int, length: int, group: str, mode: str = "none"):
     """The ladder's batch maker: ``length`` random elements after a start token, the running product labelled
-    at every step, in the layouts of ``parity_task`` (``none``, ``filler``: label on a filler token after
-    each element, ``cot``: the state written as its own token after each element, label at the element).
-    ``group="z2"`` is running parity in this layout."""
+    at every step. Layouts (``mode``):
+
+    none:   x0 x1 x2 ...            label y_i at x_i
+    filler: x0 . x1 . x2 . ...      label y_i at the filler after x_i (one extra position of compute per step)
+    cot:    x0 s0 x1 s1 ...         label y_i at x_i; s_i = y_i is written as a token, so the next step
+                                    only has to combine the previous token with the current input
+
+    The start token is there because rotary positions are only relative: without a fixed first token a
+    model cannot tell how many elements it has read. ``group="z2"`` is running parity."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     table, tok = group_table(group), group_tokens(group)

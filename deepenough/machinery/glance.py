@@ -9,9 +9,19 @@ from pathlib import Path
 
 import yaml
 
+from ..lab import numbers
 from . import paths
 
 NOT_YET = "not yet tested"
+
+
+def hardware(env: dict) -> str:
+    """'one NVIDIA H100 GPU' or 'a CPU with 2 cores (1 torch thread)', from a results file's environment."""
+    if env.get("gpu"):
+        return f"one {env['gpu']} GPU"
+    threads = env.get("torch_threads")
+    return (f"a CPU with {numbers.plural(env.get('cpu_count') or 1, 'core')}"
+            + (f" ({numbers.plural(threads, 'torch thread')})" if threads else ""))
 
 
 def claims(path: Path = paths.CLAIMS) -> dict[str, dict]:
@@ -33,7 +43,6 @@ def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> s
     """The verdict box under a chapter's title: each claim in a line, its badge, why, and what produced it."""
     registry = registry or claims()
     env = results["environment"]
-    hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
     lines = ["```{admonition} The verdict at a glance", ":class: tip"]
     for v in results["verdicts"]:
         claim = registry.get(v["claim"], {}).get("claim", "")
@@ -41,7 +50,7 @@ def glance_markdown(results: dict, registry: dict[str, dict] | None = None) -> s
                   f"{v.get('why') or v['reason']} ({{ref}}`the rule <{results['chapter']}-rule>`)"
                   f"{confirmation_note(v)}", ""]
     seeds = ", ".join(map(str, results["seeds"]))
-    lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware}, "
+    lines += [f"*{results['profile'].capitalize()} profile, seeds {seeds}, {hardware(env)}, "
               f"{results['finished'][:10]}.*", "```"]
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ..lab import numbers
 from .glance import BADGE, NOT_YET, badge, claims, glance_markdown  # noqa: F401 (the pages use them here)
+from .results import hardware
 
 
 def format_number(m: dict) -> str:
@@ -120,12 +121,12 @@ def report_markdown(results: dict[str, dict], records: dict[str, dict] | None = 
     lines = ["| chapter | run | seeds | time | commit, date | hardware | software |", "|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         env = r["environment"]
-        hardware = f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores"
         software = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if k in ("torch", "transformers"))
         shows_record = records.get(name, {}).get("state") == "current"
         lines.append(f"| {{doc}}`{name}` | quick{'' if shows_record else ' (shown)'} "
                      f"| {', '.join(map(str, r['seeds']))} | {minutes(r['wall_time_s'])} "
-                     f"| `{r['commit']}`, {r['finished'][:10]} | {hardware} | Python {env['python']}, {software} |")
+                     f"| `{r['commit']}`, {r['finished'][:10]} | {hardware(env)} "
+                     f"| Python {env['python']}, {software} |")
         if name in records:
             p = records[name]["provenance"]
             state = "full record" + {"current": " (shown)"}.get(records[name]["state"], f" ({records[name]['state']})")

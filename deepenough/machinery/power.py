@@ -71,3 +71,20 @@ def power(table: Table, design: Mapping, seed: int = 0) -> dict[str, float]:
 def unreachable(shares: Mapping[str, float]) -> list[str]:
     """The outcomes a run at this design reaches less often than POWER_MIN in their own worlds."""
     return [outcome for outcome, share in shares.items() if share < POWER_MIN]
+
+
+def reach_sentence(power_by_profile: Mapping[str, Mapping[str, float]]) -> str:
+    """In words, for each profile, which outcomes it reaches less often than POWER_MIN in their own worlds."""
+    said = []
+    for profile, shares in power_by_profile.items():
+        weak = unreachable(shares)
+        if not weak:
+            said.append(f"Under {profile}, every outcome is reached at least {POWER_MIN:.0%} of the time in its "
+                        "own world.")
+            continue
+        one = len(weak) == 1
+        said.append(f"Under {profile}, {' and '.join(weak)} {'is' if one else 'are'} reached less than "
+                    f"{POWER_MIN:.0%} of the time even in {'its' if one else 'their'} own world (lowest "
+                    f"{min(shares[w] for w in weak):.0%}), so such a run cannot be relied on to find "
+                    f"{'it' if one else 'them'}.")
+    return " ".join(said)

@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 
 from . import paths, runner, seeds
+from .glance import hardware
 from .results import development_verdicts, validate
 
 PROFILE = "full"
@@ -146,7 +147,7 @@ def make(name: str, seed: int = seeds.RECORD, root: Path = paths.ROOT, records: 
         provenance = {
             "commit": results["commit"], "key": full_key(name, root, seed=seed), "profile": PROFILE,
             "seed": seed, "seeds": results["seeds"],
-            "hardware": f"GPU {env['gpu']}" if env["gpu"] else f"CPU, {env['cpu_count']} cores",
+            "hardware": hardware(env),
             "packages": env["packages"], "python": env["python"], "model_sha256": env["model"]["sha256"],
             "wall_time_s": outcome.seconds, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "rule_digests": {v["claim"]: v["rule"] for v in results["verdicts"]},

@@ -20,6 +20,7 @@ import jsonschema
 
 from ..lab.smollm import GGUF_NAME, GGUF_SHA256, PACKAGE
 from . import paths, seeds
+from .glance import hardware  # noqa: F401 (pages describe the machine through the results contract)
 from .power import Table
 from .rules import VERDICTS, Ruling, check  # noqa: F401 (chapters take both from the results contract)
 
@@ -190,12 +191,11 @@ class ChapterRun:
         """A note for the end of the page: what produced the numbers the reader sees."""
         from IPython.display import Markdown
 
-        r, env = self.written, self.written["environment"]
-        hardware = f"{env['gpu']} GPU" if env["gpu"] else f"CPU ({env['cpu']}, {env['torch_threads']} torch threads)"
+        r = self.written
         return Markdown(
             f"```{{admonition}} How this page was produced\n:class: note\n"
             f"Profile `{r['profile']}`, seeds {', '.join(map(str, r['seeds']))}, commit `{r['commit']}`, "
-            f"on {hardware}, in {r['wall_time_s']:.0f} s, finished {r['finished']} (UTC). "
+            f"on {hardware(r['environment'])}, in {r['wall_time_s']:.0f} s, finished {r['finished']} (UTC). "
             f"Re-run it with `deepenough run {r['chapter']} --profile {r['profile']} --seed {r['seed']}`.\n```")
 
 

@@ -254,12 +254,6 @@ def test_census_shares_are_wilson_intervals_over_samples():
     assert 0 <= retold["low"] < retold["mean"] < retold["high"] <= 1
 
 
-def test_power_sentence_names_what_each_profile_cannot_reach():
-    text = jokes.power_sentence({"quick": {"supported": 0.9, "refuted": 0.5}, "full": {"supported": 1.0}})
-    assert text == ("The quick profile cannot reach refuted (power under 80% in its own world); the full profile "
-                    "reaches every outcome with power of at least 80%.")
-
-
 def test_repeated_share_counts_only_jokes_told_twice_or_more():
     assert jokes.repeated_share([1] * 50, 50) == 0.0  # all distinct, although the top 25 hold half
     assert jokes.repeated_share([30, 5, 1, 1], 37) == pytest.approx(35 / 37)

@@ -268,14 +268,14 @@ TIES = {"mean": 0.58, "low": 0.45, "high": 0.70, "n": 57}
 
 def test_logit_size_says_exact_zero():
     assert kv_cache.logit_size(0.0) == "exactly zero"
-    assert kv_cache.logit_size(3.5e-05) == "3.5e-05"
+    assert kv_cache.logit_size(3.5e-05) == "3.5 × 10⁻⁵"
     assert kv_cache.logit_size(0.265625) == "0.266"
 
 
 def test_fork_gaps_phrase_counts_exact_ties():
     assert kv_cache.fork_gaps_phrase([]) == "none"
     assert kv_cache.fork_gaps_phrase([0.125, 0.0, 0.0625]) == "3 forks, the widest at a gap of 0.125, 1 at an exact tie"
-    assert kv_cache.fork_gaps_phrase([2e-5]) == "1 fork, the widest at a gap of 2e-05"
+    assert kv_cache.fork_gaps_phrase([2e-5]) == "1 fork, the widest at a gap of 2 × 10⁻⁵"
 
 
 def test_forked_phrase_counts_in_words():
@@ -341,12 +341,6 @@ def test_time_caption_flat_or_growing():
     assert kv_cache.time_caption([16, 1024], [0.02, 0.05]) == "the cached step grows 2.5-fold from 16 to 1,024 tokens."
 
 
-def test_hardware_from_the_environment():
-    assert kv_cache.hardware({"gpu": "NVIDIA H100", "cpu_count": 16}) == "one NVIDIA H100 GPU"
-    assert kv_cache.hardware({"gpu": None, "cpu_count": 2, "torch_threads": 1}) == "a CPU with 2 cores (1 torch thread)"
-    assert kv_cache.hardware({"gpu": None, "cpu_count": 8}) == "a CPU with 8 cores"
-
-
 def test_samples_limitation_by_profile():
     shares = {"float32": {"mean": 0.0, "low": 0.0, "high": 0.09, "n": 40},
               "bfloat16": {"mean": 0.5, "low": 0.35, "high": 0.65, "n": 40}}
@@ -357,15 +351,13 @@ def test_samples_limitation_by_profile():
     assert full.startswith("This full run") and "The full profile" not in full
 
 
-def test_power_sentence_names_what_each_profile_cannot_reach():
-    text = kv_cache.power_sentence({"quick": {"refuted": 1.0, "supported": 0.0, "inconclusive": 0.9},
-                                    "full": {"refuted": 1.0, "supported": 0.9, "inconclusive": 0.95}},
-                                   {"quick": 40, "full": 224}, {"quick": 16, "full": 20})
-    assert text.startswith("The quick profile cannot reach supported (power under 80% in its own world): "
-                           "supported needs at least 239 continuations of 16 tokens")
-    assert text.endswith("; the full profile reaches every outcome with power of at least 80%.")
-    both = kv_cache.power_sentence({"quick": {"refuted": 0.5, "inconclusive": 0.1}}, {"quick": 40}, {"quick": 16})
-    assert "cannot reach refuted and inconclusive (power under 80% in their own worlds)." in both
+def test_supported_needs_names_only_the_profiles_that_cannot_reach_it():
+    text = kv_cache.supported_needs({"quick": {"refuted": 1.0, "supported": 0.0, "inconclusive": 0.9},
+                                     "full": {"refuted": 1.0, "supported": 0.9, "inconclusive": 0.95}},
+                                    {"quick": 40, "full": 224}, {"quick": 16, "full": 20})
+    assert text == ("Under quick, supported needs at least 239 continuations of 16 tokens without a near-tie in "
+                    "each precision, and the run decodes 40.")
+    assert kv_cache.supported_needs({"full": {"supported": 0.9}}, {"full": 224}, {"full": 20}) == ""
 
 
 def test_anchor_sentence_reproduced_or_not():
@@ -399,7 +391,7 @@ B16 = {"met": 12, "forks": 5, "continuations": 40, "near_ties": {"mean": 0.3, "l
 def test_evidence_reads_as_prose(ties, rounding, part):
     text = kv_cache.evidence_text(1.4e-15, ties, 16, rounding, True, True, 4, 1, 12)
     assert part in text
-    assert text.startswith("In float64 cached and recomputed logits agree to 1.4e-15 relative (within the "
+    assert text.startswith("In float64 cached and recomputed logits agree to 1.4 × 10⁻¹⁵ relative (within the "
                            "tolerance of one part in 1,000,000)")
     assert "(one near-tie per 1,000 tokens)" in text
     assert "1 distinct completion in 12 runs" in text and "(s)" not in text and "True" not in text

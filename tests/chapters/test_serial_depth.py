@@ -175,12 +175,6 @@ def test_an_untrained_model_cannot_move_c5_off_inconclusive():
     assert ruling.verdict == "inconclusive" and ruling.row == 2
 
 
-def test_the_curriculum_lengthens_chains_then_holds_them():
-    make = serial_depth.curriculum(4, 6, "s3", "none", steps=8, start=2)
-    lengths = [make(torch.Generator().manual_seed(0))[0].shape[1] - 1 for _ in range(8)]
-    assert lengths == sorted(lengths) and lengths[0] == 2 and lengths[-1] == 6
-
-
 def test_train_route_records_a_positive_control():
     from deepenough.lab.ladder import Route
 
@@ -300,14 +294,6 @@ def test_learned_table_and_sentence():
     assert serial_depth.learned_sentence(["GRU 1x64"], ["transformer 4x64"]) == (
         "Learned in every seed: GRU 1x64. Did not learn (in some seed, held-out accuracy under 95%), so no rule "
         "reads them: transformer 4x64.")
-
-
-def test_reach_sentence_names_what_a_profile_cannot_reach():
-    text = serial_depth.reach_sentence("C5", {"quick": {"refuted": 0.5, "inconclusive": 1.0},
-                                              "full": {"refuted": 0.9, "inconclusive": 1.0}})
-    assert text == ("For the C5 table, under `quick` *refuted* reaches less than 80% in its own world, so a `quick` "
-                    "run cannot be relied on to give it; under `full` every outcome reaches power of at least 80% in "
-                    "its own world.")
 
 
 def test_the_verdict_why_stands_alone():

@@ -30,3 +30,13 @@ def test_shares_lists_and_fractions_read_as_prose():
     assert numbers.fraction(0, 9) == "none of 9" and numbers.fraction(15, 15) == "every one of 15"
     assert numbers.fraction(3, 1500) == "3 of 1,500"
     assert numbers.plural(1, "seed") == "1 seed" and numbers.plural(3, "seed") == "3 seeds"
+
+
+def test_no_e_notation_and_no_negative_zero():
+    assert numbers.scientific(1.73e-15) == "1.7 × 10⁻¹⁵" and numbers.scientific(3e-3, 1) == "3 × 10⁻³"
+    assert numbers.scientific(2.5e12) == "2.5 × 10¹²" and numbers.scientific(0.0) == "0"
+    assert numbers.value(6.5e-07) == "6.5 × 10⁻⁷" and numbers.value(3.43e-05) == "3.43 × 10⁻⁵"
+    assert numbers.value(-0.0001, 2) == "0.00" and numbers.value(-0.04) == "-0.04"
+    assert numbers.percent(-0.001) == "0%" and numbers.value(12345.6) == "12,346"
+    assert numbers.interval({"mean": 2e-7, "low": 1e-7, "high": 3e-7}) == \
+        "2 × 10⁻⁷ (95% CI 1 × 10⁻⁷ to 3 × 10⁻⁷)"

@@ -34,7 +34,7 @@ def test_untested_claims_show_not_yet_tested_and_tested_ones_their_card(tmp_path
     rows = {r["id"]: r for r in ledger.ledger_rows(ledger.claims(), write_c1(tmp_path))}
     assert rows["C1"]["verdict"] == "nuanced" and rows["C1"]["chapter"] == "kv_cache"
     assert rows["C1"]["why"] == "the forks sit at near-ties"
-    assert "max gap: 2e-12 (95% CI" in rows["C1"]["key"] and "over seeds" in rows["C1"]["key"]
+    assert "max gap: 2 × 10⁻¹² (95% CI" in rows["C1"]["key"] and "over seeds" in rows["C1"]["key"]
     assert all(rows[cid]["verdict"] == ledger.NOT_YET for cid in rows if cid != "C1")
     page = ledger.ledger_markdown(list(rows.values()))
     assert page.count(":::{grid-item-card}") == len(rows) and "{bdg-warning}`nuanced` × 1" in page

@@ -4,7 +4,7 @@ import pytest
 
 from deepenough.lab import stats
 from deepenough.machinery import results, seeds
-from deepenough.machinery.power import POWER_MIN, Table, World, power, unreachable
+from deepenough.machinery.power import POWER_MIN, Table, World, power, reach_sentence, unreachable
 from deepenough.machinery.rules import Rule, always, decide, table_markdown
 
 # A toy claim: "the coin is fair". Raw data: flips per seed; the rule reads a Wilson interval over seeds' flips.
@@ -112,3 +112,13 @@ def test_the_positive_control_reads_accuracy_against_the_threshold():
 def test_decide_keeps_the_values_and_row_it_read():
     ruling = decide(RULES, {"low": 0.45, "high": 0.55})
     assert ruling.values == {"low": 0.45, "high": 0.55} and ruling.row == 1
+
+
+def test_reach_sentence_names_what_each_profile_cannot_reach():
+    text = reach_sentence({"quick": {"supported": 0.9, "refuted": 0.5, "nuanced": 0.3},
+                                 "full": {"supported": 1.0, "refuted": 0.85}})
+    assert text == ("Under quick, refuted and nuanced are reached less than 80% of the time even in their own world "
+                    "(lowest 30%), so such a run cannot be relied on to find them. Under full, every outcome is "
+                    "reached at least 80% of the time in its own world.")
+    assert "`" not in text  # glued as text: a backtick would show on the page
+    assert reach_sentence({"quick": {"refuted": 0.1}}).startswith("Under quick, refuted is reached less")

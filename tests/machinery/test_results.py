@@ -53,3 +53,9 @@ def test_an_interval_must_say_what_it_is_over():
     with pytest.raises(ValueError, match="is over"):
         results.measurement(stats.mean_ci([1.0, 2.0, 3.0]), what="a gap")
     assert results.measurement(stats.mean_ci([2.0]), what="a gap")["over"] == "a single value, no interval"
+
+
+def test_hardware_is_described_one_way():
+    assert results.hardware({"gpu": "NVIDIA H100", "cpu_count": 16}) == "one NVIDIA H100 GPU"
+    assert results.hardware({"gpu": None, "cpu_count": 2, "torch_threads": 1}) == "a CPU with 2 cores (1 torch thread)"
+    assert results.hardware({"gpu": None, "cpu_count": 8}) == "a CPU with 8 cores"
