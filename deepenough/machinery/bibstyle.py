@@ -14,7 +14,7 @@ from pybtex.style.labels import BaseLabelStyle
 
 def author_year(entry) -> str:
     people = entry.persons.get("author") or entry.persons.get("editor") or []
-    names = [" ".join(p.last_names) or " ".join(p.first_names) for p in people]
+    names = [(" ".join(p.last_names) or " ".join(p.first_names)).replace("{", "").replace("}", "") for p in people]
     who = (names[0] if len(names) == 1 else f"{names[0]} and {names[1]}" if len(names) == 2
            else f"{names[0]} et al." if names else entry.fields.get("title", entry.key)[:24])
     return f"{who} {entry.fields.get('year', 'n.d.')}"

@@ -65,6 +65,24 @@ def prose_lines(text: str):
         yield number, line
 
 
+PACKAGE_MODULES = sorted(p.stem for folder in (paths.LAB, paths.CHAPTERS, paths.MACHINERY)
+                         for p in folder.glob("*.py") if p.stem != "__init__")
+INTERNAL_NAME = re.compile(rf"`((?:{'|'.join(PACKAGE_MODULES)})\.\w+)")   # `anatomy.serial_depth`
+DOUBLED_WORD = re.compile(r"\b(the|a|an|of|to|in|is|and|that|it)\s+\1\b", re.IGNORECASE)
+
+
+def slip_problems(path: Path, text: str) -> list[Problem]:
+    """Slips a reader trips on: the package's internal names in the prose, a doubled word."""
+    problems = []
+    for number, line in prose_lines(text):
+        for name in INTERNAL_NAME.findall(line):
+            problems.append(Problem(path, number, f"internal name `{name}` in the prose",
+                                    "say what it is in words, or point to its file (deepenough/…/module.py)"))
+        for match in DOUBLED_WORD.finditer(INLINE_SKIP.sub(" ∎ ", line)):  # a glued value sits between
+            problems.append(Problem(path, number, f"doubled word “{match.group(0)}”", "drop one of them"))
+    return problems
+
+
 def page_root(path: Path) -> Path:
     """The repository a page belongs to: pages live in ``<root>/book/``."""
     path = Path(path).resolve()
@@ -234,6 +252,7 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
                     "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
     problems += setting_problems(path, text)
     problems += placeholder_problems(path, root)
+    problems += slip_problems(path, text)
     if not info.get("claims"):
         return sorted(problems, key=lambda p: p.line)  # tests no claim: no verdict sections, module or tests
     headings = [(i, line.lower()) for i, line in enumerate(lines, 1) if line.startswith("## ")]

@@ -123,3 +123,19 @@ def test_a_verdict_written_without_its_table_is_caught(tmp_path):
 def page_with(page, text):
     page.write_text(text)
     return page
+
+
+def test_internal_names_and_doubled_words_in_the_prose_are_caught():
+    text = ("Prose.\n\nThe steps as `anatomy.serial_depth` counts them.\n\nThe The claims ledger, of {glue:text}`x` of "
+            "them.\n\n```{code-cell} ipython3\nanatomy.serial_depth(config)\n```\n")
+    found = [(p.line, p.message) for p in lint.slip_problems(Path("page.md"), text)]
+    assert found == [(3, "internal name `anatomy.serial_depth` in the prose"), (5, "doubled word “The The”")]
+
+
+def test_an_author_written_as_an_institution_loses_its_bibtex_braces():
+    from pybtex.database import parse_string
+
+    from deepenough.machinery.bibstyle import author_year
+
+    entry = parse_string("@misc{k, author = {He, Horace and {Thinking Machines Lab}}, year = {2025}}", "bibtex")
+    assert author_year(entry.entries["k"]) == "He and Thinking Machines Lab 2025"
