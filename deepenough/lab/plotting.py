@@ -1,7 +1,8 @@
 """One look for every figure, sized for the page it lands on.
 
 A panel is WIDTH inches at DPI dots per inch: narrower than the book's text column (672 px), so it is
-never scaled down on a desk, and its tick text (TICK_PT) still renders above 9 px on a 390 px phone.
+never scaled down on a desk, and on a 390 px phone it is shown at over 60% of its width, so its tick text
+(TICK_PT) still renders above 9 px.
 Figures with several panels stack them vertically, so each panel keeps that width. Legends go outside
 the data; log axes that must show zeros use a floor that is marked on the axis.
 """
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from . import numbers
 
 PALETTE = ["#1b6ca8", "#d1495b", "#edae49", "#00798c", "#66a182", "#8d6a9f", "#30343f"]
-WIDTH, PANEL_HEIGHT, DPI = 6.0, 3.4, 100
+WIDTH, PANEL_HEIGHT, DPI = 5.0, 3.4, 100
 TICK_PT = 11  # the smallest text on a figure; the browser test checks its rendered size from these numbers
 
 
@@ -33,6 +35,8 @@ def figure(panels: int = 1, height: float = PANEL_HEIGHT, **kwargs):
     style()
     fig, axes = plt.subplots(panels, 1, figsize=(WIDTH, height * panels), squeeze=False, layout="constrained",
                              **kwargs)
+    for ax in axes[:, 0]:
+        ax.tick_params(labelbottom=True)  # a shared x axis keeps its tick labels on every panel
     return fig, list(axes[:, 0]) if panels > 1 else axes[0, 0]
 
 
@@ -63,3 +67,12 @@ def interval_line(ax, x, intervals: list[dict], label: str | None = None, **kwar
     lower = [s["mean"] - s["low"] for s in intervals]
     upper = [s["high"] - s["mean"] for s in intervals]
     return ax.errorbar(x, means, yerr=[lower, upper], label=label, marker="o", ms=4, capsize=3, **kwargs)
+
+
+def log_axis(ax, axis: str = "x") -> None:
+    """A log axis labelled at 1, 2 and 5 times each power of ten, in the book's numbers (no 10¹ beside 2 × 10⁰)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: numbers.value(v)))
+    target.set_minor_formatter(NullFormatter())
