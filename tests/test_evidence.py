@@ -26,6 +26,15 @@ def test_every_outcome_is_reachable_at_the_full_profiles_own_n(name):
 
 
 @pytest.mark.parametrize("name", list(CHAPTERS))
+def test_every_rule_row_states_one_condition(name):
+    """A reason names the row that fired: a row whose condition is an "or" of several would not say which held."""
+    module = importlib.import_module(f"deepenough.chapters.{name}")
+    for claim, table in module.TABLES.items():
+        for number, rule in enumerate(table.rules):
+            assert " or " not in rule.when, f"{claim} row {number}: split it into one row per condition: {rule.when}"
+
+
+@pytest.mark.parametrize("name", list(CHAPTERS))
 def test_the_published_record_carries_power_learned_and_fresh_seeds(name):
     state, record = records.status(name)
     assert state == "current", f"the record of {name} is {state}"

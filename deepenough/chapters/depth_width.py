@@ -301,7 +301,9 @@ def storage_summary(storage: dict) -> dict:
     pairs = zip(storage["shapes"][storage["shallow"]], storage["shapes"][storage["deep"]])
     advantage = stats.mean_ci([width_advantage(a["bits_per_param"], b["bits_per_param"]) for a, b in pairs],
                               bounds=(-1, 1))
-    return {"measured": storage_measured(shares), "advantage": advantage}
+    return {"measured": storage_measured(shares), "advantage": advantage,
+            "stored_nothing": any(s["low"] <= 0 for s in shares),
+            "filled": any(s["mean"] >= STORAGE_CEILING for s in shares)}
 
 
 NONE = float("nan")   # a gap that cannot be computed: no transformer shape learned
@@ -328,7 +330,7 @@ def summarise_c7(raw: dict, design: dict) -> dict:
     return dict(gru_learned=learned_in_every_seed(routes[raw["serial"]["gru"]]["runs"]),
                 shapes_learned=sum(learned_in_every_seed(e["runs"]) for e in routes.values() if e["group"] == "family"),
                 gap=known(gap["mean"]), gap_low=known(gap["low"]), gap_high=known(gap["high"]),
-                measured=storage["measured"],
+                measured=storage["measured"], stored_nothing=storage["stored_nothing"], filled=storage["filled"],
                 advantage=storage["advantage"]["mean"], advantage_low=storage["advantage"]["low"],
                 advantage_high=storage["advantage"]["high"])
 
@@ -344,7 +346,7 @@ C7_RULES = (
     Rule("inconclusive", f"the 95% interval of the GRU's longest tracked chain (to twice the training length) minus "
          f"the best learned shape's, paired by seed, holds both zero and {GAP_MIN} steps; more seeds would decide",
          lambda v: v["gap_low"] <= 0 and v["gap_high"] >= GAP_MIN),
-    Rule("refuted", f"at equal parameters the recurrent network did not track a chain {GAP_MIN} or more steps "
+    Rule("refuted", f"at equal parameters the recurrent network did not track a chain at least {GAP_MIN} steps "
          "longer than the best learned transformer shape (interval under that): recurrence bought no serial depth",
          lambda v: v["gap_high"] < GAP_MIN),
     Rule("nuanced", "the recurrent network tracked a longer chain than every learned transformer shape at equal "
@@ -355,10 +357,15 @@ C7_RULES = (
          f"parameters, and the wide shape was shown not to store {STORAGE_SPREAD:.0%} more per parameter (interval "
          "under that): the width bought nothing the deep shape lacked",
          lambda v: v["measured"] and v["advantage_high"] < STORAGE_SPREAD),
-    Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but the storage runs "
-         "stored nothing measurable, filled the table, or left the wide shape's advantage undecided (an interval "
-         f"that neither shows it above zero and at least {STORAGE_SPREAD:.0%} nor rules {STORAGE_SPREAD:.0%} out); "
-         "a table sized to the models and more exposures would decide", always),
+    Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but some shape's "
+         "storage run stored nothing measurable (its stored share's interval reaches zero); more exposures would "
+         "decide", lambda v: v["stored_nothing"]),
+    Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but some shape filled "
+         f"the fact table (mean stored share at least {STORAGE_CEILING:.0%}), so storage measures the table's size; "
+         "a larger table would decide", lambda v: v["filled"]),
+    Rule("inconclusive", "the recurrent network tracked a longer chain at equal parameters, but the wide shape's "
+         f"storage advantage is undecided: its interval neither lies above zero with a mean of at least "
+         f"{STORAGE_SPREAD:.0%} nor rules {STORAGE_SPREAD:.0%} out; more seeds would decide", always),
 )
 
 
@@ -380,9 +387,10 @@ C10_RULES = (
     Rule("inconclusive", f"no recurrent model learned the task (held-out accuracy at least {LEARNED:.0%}) and "
          "tracked the target chain in every seed, so there is no cheap route to compare with; longer training "
          "would decide", lambda v: v["recurrent"] is None),
-    Rule("inconclusive", f"no transformer, widened or deepened, learned the task (held-out accuracy at least "
-         f"{LEARNED:.0%}) and tracked the target chain in every seed, so there is no transformer cost to compare: "
-         "what a transformer that did not learn would have cost is unknown; training until one learns would decide",
+    Rule("inconclusive", "no transformer shape, the widened ones and the deepened ones alike, learned the task "
+         f"(held-out accuracy at least {LEARNED:.0%}) and tracked the target chain in every seed, so there is no "
+         "transformer cost to compare: what a transformer that did not learn would have cost is unknown; training "
+         "until one learns would decide",
          lambda v: v["transformer"] is None),
     Rule("supported", f"the cheapest transformer that learned and reached the target chain cost at least "
          f"{COST_RATIO:g} times the recurrent network's FLOPs per token",

@@ -545,8 +545,10 @@ C8_RULES = (
          lambda v: v["architecture"] == "nuanced"),
     Rule("nuanced", "the architecture half is supported, but SmolLM2 demonstrably fails to use a fact it holds "
          "among distractors (Radford Neal's caveat): kept, not always used", lambda v: v["practice"] == "refuted"),
-    Rule("supported", "the architecture half is supported, and no failure to use what is kept is demonstrated (the "
-         "practice half is supported, or undecided and reported as such)", always),
+    Rule("supported", "the architecture half is supported, and SmolLM2 used what it held among distractors (the "
+         "practice half is supported)", lambda v: v["practice"] == "supported"),
+    Rule("supported", "the architecture half is supported, and no failure to use what is kept is demonstrated: the "
+         "practice half is undecided, and is reported as such", always),
 )
 
 

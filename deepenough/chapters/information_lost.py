@@ -629,8 +629,11 @@ C3_RULES = (
          f"{ALIGNMENT_MARGIN:g} under the isotropic one (interval below that line): the activation leans toward "
          "what down_proj writes, as training to write out what matters would make it, while most of its energy "
          "is still discarded", lambda v: v["share_low"] > MAJORITY and v["share_high"] < v["line"]),
-    Rule("inconclusive", f"the share's interval straddles {MAJORITY:g} or the line {ALIGNMENT_MARGIN:g} under the "
-         "isotropic share: more text would decide", always),
+    Rule("inconclusive", f"the share's interval straddles {MAJORITY:g}: more text would decide whether most of the "
+         "energy is discarded", lambda v: v["share_low"] <= MAJORITY),
+    Rule("inconclusive", f"over {MAJORITY:g} of the energy lies in the null space, but the share's interval straddles "
+         f"the line {ALIGNMENT_MARGIN:g} under the isotropic share: more text would decide whether the activation "
+         "leans toward what down_proj writes", always),
 )
 
 
@@ -679,10 +682,11 @@ def c4_summary(raw: dict, design: dict) -> dict:
 # in both runs) measures read against recomputed.
 C6_RULES = (
     Rule("not testable here", f"the feature is decodable from one token's embedding (layer-0 accuracy at the source "
-         f"beyond 0.5 ± {CHANCE_BAND:g}) or not decodable at the later token (best held-out accuracy under "
-         f"{DECODABLE_ACCURACY:g}): the test needs a feature that only composition gives and that reaches the "
-         "later token",
-         lambda v: abs(v["embedding_accuracy"] - 0.5) > CHANCE_BAND or v["later_accuracy"] < DECODABLE_ACCURACY),
+         f"beyond 0.5 ± {CHANCE_BAND:g}): the test needs a feature that only composition gives",
+         lambda v: abs(v["embedding_accuracy"] - 0.5) > CHANCE_BAND),
+    Rule("not testable here", f"the feature is not decodable at the later token (best held-out accuracy under "
+         f"{DECODABLE_ACCURACY:g}): the test needs a feature that reaches the later token",
+         lambda v: v["later_accuracy"] < DECODABLE_ACCURACY),
     Rule("supported", f"patching the source's whole computed state changes under {RECOMPUTED_BELOW:g} of the later "
          "token's feature (interval below): later tokens mostly recompute it from the raw tokens",
          lambda v: v["carried_high"] < RECOMPUTED_BELOW),
@@ -692,8 +696,10 @@ C6_RULES = (
     Rule("nuanced", f"the carried share lies between {RECOMPUTED_BELOW:g} and {READ_ABOVE:g} (whole interval): part is "
          "read from the source, part recomputed", lambda v: v["carried_low"] >= RECOMPUTED_BELOW
          and v["carried_high"] <= READ_ABOVE),
-    Rule("inconclusive", f"the carried share's interval straddles {RECOMPUTED_BELOW:g} or {READ_ABOVE:g}: more "
-         "countries would decide", always),
+    Rule("inconclusive", f"the carried share's interval straddles {RECOMPUTED_BELOW:g}: more countries would decide "
+         "between recomputed and partly read", lambda v: v["carried_low"] < RECOMPUTED_BELOW),
+    Rule("inconclusive", f"the carried share's interval straddles {READ_ABOVE:g}: more countries would decide "
+         "between partly read and read", always),
 )
 
 
@@ -855,8 +861,10 @@ WIDTH_RULES = (
     Rule("nuanced", f"width buys both: facts recalled rise by at least {STORAGE_GAIN:g} and serial steps by at "
          f"least {COMPUTATION_GAIN:g} (both intervals above)",
          lambda v: v["storage_low"] >= STORAGE_GAIN and v["computation_low"] >= COMPUTATION_GAIN),
-    Rule("inconclusive", f"the storage gain's interval straddles {STORAGE_GAIN:g}, or it clears it while the "
-         f"serial-step gain's straddles {COMPUTATION_GAIN:g}: more seeds would decide", always),
+    Rule("inconclusive", f"the storage gain's interval straddles {STORAGE_GAIN:g}: more seeds would decide whether "
+         "width buys storage", lambda v: v["storage_low"] < STORAGE_GAIN),
+    Rule("inconclusive", f"the storage gain clears {STORAGE_GAIN:g}, but the serial-step gain's interval straddles "
+         f"{COMPUTATION_GAIN:g}: more seeds would decide whether width also buys serial steps", always),
 )
 
 

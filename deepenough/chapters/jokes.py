@@ -514,21 +514,31 @@ def serial_comparison(seeds: list[dict]) -> dict:
 # to what the pun world builds in (a perfect checker for luck; a scratchpad supervised with the search). The
 # pun-world part reads only routes that learned their trained setups (train.LEARNED).
 C9_RULES = (
-    Rule("inconclusive", "luck's one-layer route, or every serial route, did not learn its trained setups "
-         f"(positive control under {train.LEARNED:.0%} at some seed), so no comparison of serial compute with luck "
-         "reads a trained model; training those routes until they learn would decide the pun-world part",
+    Rule("inconclusive", "luck's one-layer route did not learn its trained setups (positive control under "
+         f"{train.LEARNED:.0%} at some seed), so no comparison of serial compute with luck reads a trained model; "
+         "training it until it learns would decide the pun-world part",
+         lambda v: v["serial"] == "untrained" and SHALLOW not in v["learned_routes"]),
+    Rule("inconclusive", "no serial route learned its trained setups (positive control under "
+         f"{train.LEARNED:.0%} at some seed), so no comparison of serial compute with luck reads a trained model; "
+         "training those routes until they learn would decide the pun-world part",
          lambda v: v["serial"] == "untrained"),
-    Rule("supported", "every temperature's census shows one of the author's cases (memorised jokes, not clever, or "
-         f"memorised formats, each decided by its interval) and serial compute beats luck at equal FLOPs by at least "
-         f"{SERIAL_ADVANTAGE:.2f} (lower end)", lambda v: v["census"] == "author" and v["serial"] == "wins"),
+    Rule("supported", "every temperature's census shows at least one of the author's three cases (memorised jokes, "
+         "jokes that are not clever, memorised formats; each decided by its interval) and serial compute beats luck "
+         f"at equal FLOPs by at least {SERIAL_ADVANTAGE:.2f} (lower end)",
+         lambda v: v["census"] == "author" and v["serial"] == "wins"),
     Rule("refuted", "every temperature's census shows none of the three cases and serial compute does not beat luck "
          f"by {SERIAL_ADVANTAGE:.2f} (upper end below it)",
          lambda v: v["census"] == "against" and v["serial"] == "loses"),
     Rule("nuanced", "both parts are decided and go opposite ways",
          lambda v: {v["census"], v["serial"]} in ({"author", "loses"}, {"against", "wins"})),
-    Rule("inconclusive", "a part is undecided: a census interval straddles its threshold at some temperature, the "
-         "advantage interval straddles its threshold, or neither route solved new puns beyond the one-setup baseline; "
-         "more samples, seeds or training would decide", always),
+    Rule("inconclusive", "at some temperature a census interval straddles its threshold; more samples would "
+         "decide", lambda v: "undecided" in v["cases"].values()),
+    Rule("inconclusive", "the temperatures disagree: some censuses show one of the author's cases and some show "
+         "none of the three", lambda v: v["census"] == "undecided"),
+    Rule("inconclusive", "neither luck nor serial compute solved new puns beyond the one-setup baseline, so the pun "
+         "world cannot tell them apart; more training would decide", lambda v: v["serial"] == "uninformative"),
+    Rule("inconclusive", f"serial compute's advantage over luck at equal FLOPs straddles {SERIAL_ADVANTAGE:.2f}; "
+         "more seeds would decide", always),
 )
 
 
