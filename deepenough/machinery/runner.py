@@ -60,8 +60,9 @@ BUDGET_SLACK = number_from_environment("DEEPENOUGH_BUDGET_SLACK", 2.0)
 HANG_FACTOR = 10.0
 REFERENCE_REPEATS = 1000
 QUIET_REFERENCE_S = 0.1  # reference_seconds() on this project's 2-core machine with nothing else running
-# Read by the results contract and the verdict box rather than imported, so the import graph does not find them.
-SHARED_DATA = ("machinery/results.schema.json", "machinery/claims.yml")
+# Read by the results contract rather than imported, so the import graph does not find it. The claims registry
+# counts by entry: a chapter's key covers its own claims' entries, so registering a new claim re-runs nothing.
+SHARED_DATA = ("machinery/results.schema.json",)
 # Summary pages render the other chapters' results, so the ledger's code and the claims registry count too.
 SUMMARY_CODE = ("machinery/ledger.py", "machinery/runner.py", "machinery/claims.yml")
 
@@ -197,9 +198,10 @@ def cache_key(path: Path, parameters: dict, package: Path | None = None) -> str:
     """Everything an executed chapter depends on, hashed.
 
     Its code cells and front matter (not its prose), its chapter module and data folder, the package
-    modules its code imports (the lab modules it uses, the results contract), the installed versions of
-    the tracked packages, the Python version, the model file and the parameters. Editing one chapter's
-    module re-executes that chapter only; editing a lab module, the chapters that import it.
+    modules its code imports (the lab modules it uses, the results contract), its own claims' registry entries,
+    the installed versions of the tracked packages, the Python version, the model file and the parameters.
+    Editing one chapter's module re-executes that chapter only; editing a lab module, the chapters that
+    import it; registering a new claim, none.
     """
     package = package or PACKAGE
     notebook = jupytext.read(path)
@@ -208,6 +210,8 @@ def cache_key(path: Path, parameters: dict, package: Path | None = None) -> str:
     code = [c.source for c in notebook.cells if c.cell_type == "code"]
     for f in dependency_files(info.get("chapter", path.stem), code, bool(info.get("summary")), package):
         digest.update(f.relative_to(package).as_posix().encode() + b"\x00" + f.read_bytes())
+    registry = yaml.safe_load((package / "machinery" / "claims.yml").read_text())
+    digest.update(json.dumps({c: registry.get(c) for c in info.get("claims", [])}, sort_keys=True).encode())
     if info.get("summary"):  # summary pages show the records: a pulled record must re-render them
         for f in sorted(r for r in (package.parent / "records").rglob("*") if r.is_file()):
             digest.update(f.relative_to(package.parent).as_posix().encode() + b"\x00" + f.read_bytes())

@@ -129,6 +129,20 @@ def test_a_lab_module_edit_re_executes_only_the_chapters_that_import_it(tmp_path
     assert all(runner.cache_key(page, parameters, package) != after[name] for name, page in pages.items())
 
 
+def test_a_chapter_key_covers_its_own_claims_entries_only(tmp_path):
+    package = tmp_path / "package_copy"
+    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    parameters = {"profile": "full", "seed": 0}
+    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "jokes")}
+    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    registry = package / "machinery" / "claims.yml"
+    registry.write_text(registry.read_text() + "C99:\n  claim: A new claim.\n  who: a reader\n")
+    assert {name: runner.cache_key(page, parameters, package) for name, page in pages.items()} == before
+    registry.write_text(registry.read_text().replace("C1:\n  claim: ", "C1:\n  claim: Reworded. ", 1))
+    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    assert after["kv_cache"] != before["kv_cache"] and after["jokes"] == before["jokes"]
+
+
 def test_package_imports_resolve_relative_and_absolute_imports():
     source = "from . import tiny\nfrom .train import IGNORE\nimport deepenough.lab.stats\nimport numpy\n"
     found = runner.package_imports(source, "deepenough.lab.ladder")
