@@ -51,17 +51,28 @@ def ledger_rows(registry: dict[str, dict], results: dict[str, dict], records: di
         if cid in recorded:
             name, rec, v = recorded[cid]
             row.update(record=v["verdict"], record_state=rec["state"])
-        rows.append(row)
+        rows.append(row | {"label": f"{cid} {claim['part']}" if claim.get("part") else cid})
+        if claim.get("untestable"):
+            rows.append(untestable_row(cid, claim, row["chapter"]))
     return rows
+
+
+def untestable_row(cid: str, claim: dict, chapter: str) -> dict:
+    """The part of a claim no experiment here can decide: its own row and badge, so the tested part's badge
+    is read for that part only."""
+    part = claim["untestable"]
+    return {"id": cid, "label": f"{cid} {part['part']}", "claim": part["claim"], "who": claim["who"],
+            "verdict": "not testable here", "why": part["why"], "reason": part["why"], "chapter": chapter,
+            "untestable": True}
 
 
 def claims_table_markdown(rows: list[dict]) -> str:
     """The landing page's table: each claim, who made it, and its verdict as a badge linked to its chapter."""
     lines = ["| | claim | who | verdict |", "|---|---|---|---|"]
     for r in rows:
-        verdict = (f"{{bdg-ref-{BADGE[r['verdict']]}}}`{r['verdict']} <{r['chapter']}-rule>`" if r["chapter"]
-                   else badge(r["verdict"]))
-        lines.append(f"| **{r['id']}** | {r['claim']} | {r['who']} | {verdict} |")
+        verdict = (f"{{bdg-ref-{BADGE[r['verdict']]}}}`{r['verdict']} <{r['chapter']}-rule>`"
+                   if r["chapter"] and not r.get("untestable") else badge(r["verdict"]))
+        lines.append(f"| **{r['label']}** | {r['claim']} | {r['who']} | {verdict} |")
     return "\n".join(lines)
 
 
@@ -74,8 +85,12 @@ def counts_markdown(rows: list[dict]) -> str:
 
 def card_markdown(r: dict) -> str:
     """One claim as a card: a phone shows it as a block, not as a table row that scrolls."""
-    lines = [f":::{{grid-item-card}} **{r['id']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
-    if r["chapter"]:
+    lines = [f":::{{grid-item-card}} **{r['label']}** {badge(r['verdict'])}", "", f"{r['claim']} *({r['who']})*", ""]
+    if r.get("untestable"):
+        lines += [f"**Why not:** {r['why']}", ""]
+        if r["chapter"]:
+            lines += [f"{{doc}}`Chapter <{r['chapter']}>` tests the other part."]
+    elif r["chapter"]:
         lines += [f"**Why:** {r['why']}", "",
                   f"**Deciding number:** {r['key'] or 'none'}", "",
                   f"**Rests on:** {r['rests_on'] or 'see the chapter'}.", "",
