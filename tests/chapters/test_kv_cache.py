@@ -129,8 +129,18 @@ def test_flops_cached_linear_recompute_quadratic():
 
 
 def test_time_per_token_leaves_the_cache_as_it_found_it(tiny64):
-    times = kv_cache.time_per_token(tiny64, length=12, cached=True, repeats=3, seed=0)
+    class Spy:  # the model, noting the cache length each timed call sees
+        config, seen = tiny64.config, []
+
+        def __call__(self, ids, cache=None, use_cache=False):
+            if cache is not None:
+                self.seen.append(cache.get_seq_length())
+            return tiny64(ids, cache=cache, use_cache=use_cache)
+
+    spy = Spy()
+    times = kv_cache.time_per_token(spy, length=12, cached=True, repeats=3, seed=0)
     assert len(times) == 3 and all(t > 0 for t in times)
+    assert spy.seen == [11] * 4, "every repeat (and the warm-up) must see the 11-token prefix, not a growing cache"
 
 
 def test_fit_cost_model_recovers_overhead_and_throughput():
