@@ -212,6 +212,12 @@ def test_workflow_runs_only_makefile_targets_that_exist():
             f"build and test commands in the workflow go through the Makefile:\n{run}")
 
 
+def test_workflow_gates_the_chapter_job_on_lint_and_unit_tests():
+    jobs = workflow()["jobs"]
+    assert "make lint unit" in [step.get("run") for step in jobs["checks"]["steps"]]
+    assert jobs["test"]["needs"] == "checks" and "needs" not in jobs["checks"]
+
+
 def test_workflow_grants_pages_rights_only_to_the_deploy_job():
     jobs = workflow()["jobs"]
     deploying = [name for name, job in jobs.items() if "pages" in job.get("permissions", {})]
@@ -226,7 +232,9 @@ def test_workflow_pins_every_action_by_commit_and_reads_one_package_index_per_in
     assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
     text = (ROOT / ".github" / "workflows" / "book.yml").read_text()
     assert "PIP_EXTRA_INDEX_URL" not in text and "--extra-index-url" not in text
-    assert text.count("--index-url https://download.pytorch.org/whl/cpu") == 1
+    installing = [job for job in flow["jobs"].values()
+                  if any(re.search(r"\bmake\b", step.get("run", "")) for step in job["steps"])]
+    assert text.count("--index-url https://download.pytorch.org/whl/cpu") == len(installing) == 2
 
 
 def test_workflow_tells_pull_requests_apart_by_number_not_branch_name():
