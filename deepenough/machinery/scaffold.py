@@ -68,7 +68,7 @@ def fill(text: str, name: str, claim: str, title: str) -> str:
 
 
 def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who: str | None = None,
-                summary: str | None = None, root: Path = paths.ROOT) -> Created:
+                summary: str | None = None, root: Path = paths.ROOT, counter: str = "") -> Created:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name):
         raise ScaffoldError(f"chapter name {name!r} must be lower_snake_case and not a Python keyword "
                             "(it names a module, files and glue keys)")
@@ -82,8 +82,7 @@ def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who
     if existing:
         raise ScaffoldError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
                             "pick another name (nothing was changed)")
-    registry_path = root / paths.CLAIMS.relative_to(paths.ROOT)
-    registry = yaml.safe_load(registry_path.read_text())
+    registry = yaml.safe_load(registry_path(root).read_text())
     if claim not in registry and not (quote and who and summary):
         raise ScaffoldError(f"{claim} is not in the claims registry: give --quote (exact words from the debate), "
                             "--who (the speaker's role) and --summary (the claim in a sentence) to add it")
@@ -105,10 +104,29 @@ def new_chapter(name: str, claim: str, title: str, quote: str | None = None, who
     toc_path.write_text(yaml.dump(toc, Dumper=IndentedDumper, sort_keys=False, allow_unicode=True))
 
     if claim not in registry:
-        with registry_path.open("a") as f:
-            f.write("\n" + yaml.safe_dump({claim: {"claim": summary, "who": who, "quote": quote, "counter": ""}},
-                                          sort_keys=False, allow_unicode=True, width=120))
+        register_claim(claim, summary, who, quote, counter, root=root)
     return created
+
+
+def registry_path(root: Path = paths.ROOT) -> Path:
+    return root / paths.CLAIMS.relative_to(paths.ROOT)
+
+
+def register_claim(claim: str, summary: str, who: str, quote: str, counter: str = "", root: Path = paths.ROOT) -> None:
+    """Add a claim to the registry (``deepenough claim``; ``deepenough new`` calls it for a new claim id).
+    Ids run from C1 without gaps, so the next free id is the only one accepted."""
+    registry = yaml.safe_load(registry_path(root).read_text())
+    expected = f"C{len(registry) + 1}"
+    if claim in registry:
+        raise ScaffoldError(f"{claim} is already registered: {registry[claim]['claim']}")
+    if claim != expected:
+        raise ScaffoldError(f"the next claim id is {expected}, not {claim} (ids run from C1 without gaps)")
+    if not (summary and who and quote):
+        raise ScaffoldError("a claim needs --summary (one sentence), --who (the speaker's role) and --quote "
+                            "(exact words from the debate)")
+    entry = {"claim": summary, "who": who, "quote": quote, "counter": counter}
+    with registry_path(root).open("a") as f:
+        f.write(yaml.safe_dump({claim: entry}, sort_keys=False, allow_unicode=True, width=120))
 
 
 def placeholders(root: Path = paths.ROOT) -> list[str]:

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from deepenough.__main__ import main
-from deepenough.machinery import lint, paths, results, runner, scaffold
+from deepenough.machinery import ledger, lint, paths, results, runner, scaffold
 
 
 @pytest.fixture
@@ -184,7 +184,9 @@ COIN_PAGE = [
 
 @pytest.mark.slow  # runs pytest in a subprocess and the chapter in a kernel
 def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(repo):
-    created = scaffold.new_chapter("coin", "C11", "Is the coin fair?", quote="the coin is fair", who="a tester",
+    claim = f"C{len(ledger.claims()) + 1}"  # the next free id: the coin's claim is a new one
+    module, tests = (text.replace("C11", claim).replace("c11", claim.lower()) for text in (COIN_MODULE, COIN_TESTS))
+    created = scaffold.new_chapter("coin", claim, "Is the coin fair?", quote="the coin is fair", who="a tester",
                                    summary="A fair coin lands heads half the time.", root=repo)
     assert "book/coin" in (repo / "_toc.yml").read_text()
     text = created.page.read_text()
@@ -193,8 +195,8 @@ def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(r
         text = text.replace(template, filled)
     assert scaffold.MARKER not in text, "a placeholder of the template is not filled by this test"
     created.page.write_text(text)
-    created.module.write_text(COIN_MODULE)
-    created.test.write_text(COIN_TESTS)
+    created.module.write_text(module)
+    created.test.write_text(tests)
     assert lint.lint(created.page, root=repo) == []
 
     tests = unit_tests(repo, "coin")
@@ -205,7 +207,7 @@ def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(r
     assert outcome.ok, outcome.message
     data = json.loads(outcome.results.read_text())
     results.validate(data)
-    assert data["claims"] == ["C11"] and data["verdicts"][0]["verdict"] == "supported", data["verdicts"]
+    assert data["claims"] == [claim] and data["verdicts"][0]["verdict"] == "supported", data["verdicts"]
     assert data["verdicts"][0]["reason"].startswith("the share of heads is [0.4")
     assert set(data["verdicts"][0]["power"]) == {"supported", "refuted"}
 
@@ -228,6 +230,19 @@ def test_scaffold_refuses_to_overwrite_any_of_its_files_and_needs_a_quote_for_a_
     with pytest.raises(scaffold.ScaffoldError, match="--quote"):
         scaffold.new_chapter("fresh", "C99", "Fresh", root=repo)
     assert not any(p.exists() for p in scaffold.targets("fresh", repo)) and toc.read_text() == before
+
+
+def test_a_claim_is_registered_at_the_next_free_id_with_its_quote_and_speaker(repo, monkeypatch, capsys):
+    registry = scaffold.registry_path(repo)
+    after = f"C{len(ledger.claims(registry)) + 1}"
+    monkeypatch.setattr(scaffold, "register_claim", functools.partial(scaffold.register_claim, root=repo))
+    assert main(["claim", "C99", "--summary", "s", "--who", "a tester", "--quote", "q"]) == 2
+    assert "the next claim id is" in capsys.readouterr().err
+    assert main(["claim", after, "--summary", "A tester's claim.", "--who", "a tester", "--quote", "words",
+                 "--counter", "other words"]) == 0
+    entry = ledger.claims(registry)[after]
+    assert entry == {"claim": "A tester's claim.", "who": "a tester", "quote": "words", "counter": "other words"}
+    assert main(["claim", after, "--summary", "s", "--who", "w", "--quote", "q"]) == 2
 
 
 def test_broken_chapter_fails_the_linter_with_file_line_and_fix(repo):
