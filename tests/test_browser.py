@@ -122,6 +122,13 @@ def test_page_reads_cleanly(site, browser, page_path, width):
     if page_path in CHAPTERS:
         assert page.query_selector("article .admonition:has-text('The verdict at a glance') .sd-badge"), \
             f"{page_path}: no verdict box with a badge under the title"
+        downloads = page.eval_on_selector_all("article a.download", "as => as.map(a => a.href)")
+        assert any(d.endswith("results.json") for d in downloads), f"{page_path}: no results download"
+        for href in downloads:
+            response = page.request.get(href)
+            assert response.ok, f"{page_path}: download {href} gives HTTP {response.status}"
+            if href.endswith(".json"):
+                assert response.json(), href
     page.close()
 
 

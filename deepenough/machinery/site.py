@@ -1,10 +1,14 @@
 """The site: the book's source laid out with executed notebooks, and the HTML built from it.
 
 A chapter whose full record is current is rendered from the record; any other from its quick execution,
-with a note saying why the record is not shown.
+with a note saying why the record is not shown. Under every chapter's verdict box, links download the
+results the page shows (JSON, its measurements as CSV, and the record's provenance).
 """
 from __future__ import annotations
 
+import csv
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,11 +43,20 @@ def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = Non
         state, record = records.status(info["chapter"], root, records_dir)
         if state == "current":  # the record's outputs under the page's current prose (a prose edit keeps it current)
             notebook = with_fresh_prose(page, nbformat.read(record["notebook"], as_version=4))
-            wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
+            shown = {"results.json": records_dir / info["chapter"] / "results.json",
+                     "provenance.json": records_dir / info["chapter"] / "provenance.json"}
         else:
             notebook = nbformat.read(executed, as_version=4)
             note_on_profile(notebook, state, record)
-            wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
+            shown = {"results.json": build / "results" / f"{info['chapter']}.json"}
+        downloads = target.parent / "downloads" / info["chapter"]
+        for name, path in shown.items():
+            if path.exists():
+                wanted[downloads / name] = path.read_bytes()
+        if shown["results.json"].exists():
+            wanted[downloads / "measurements.csv"] = measurements_csv(json.loads(shown["results.json"].read_text()))
+            add_downloads(notebook, info["chapter"], list(shown))
+        wanted[target.with_suffix(".ipynb")] = nbformat.writes(notebook).encode()
     for asset in (root / "book").rglob("*"):
         if asset.suffix in {".png", ".svg", ".jpg", ".css", ".ico", ".js"}:
             wanted[src / asset.relative_to(root)] = asset.read_bytes()
@@ -55,6 +68,29 @@ def stage(root: Path = ROOT, build: Path = BUILD, records_dir: Path | None = Non
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
     return src
+
+
+def measurements_csv(results: dict) -> bytes:
+    """A results file's measurements as a table: one row per measurement, its interval and what it is over."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["measurement", "what", "mean", "low", "high", "n", "unit", "over"])
+    for key, m in results.get("measurements", {}).items():
+        writer.writerow([key, m.get("what", ""), m["mean"], m["low"], m["high"], m.get("n", ""), m.get("unit", ""),
+                         m.get("over", "")])
+    return out.getvalue().encode()
+
+
+def add_downloads(notebook, chapter: str, files: list[str]) -> None:
+    """Under the verdict box, links to the results the page shows (JSON, its measurements as CSV, and the
+    record's provenance when the page shows a record)."""
+    labels = {"results.json": "results (JSON)", "provenance.json": "provenance of the record (JSON)"}
+    links = [f"{{download}}`{labels[f]} <downloads/{chapter}/{f}>`" for f in files]
+    links.insert(1, f"{{download}}`measurements (CSV) <downloads/{chapter}/measurements.csv>`")
+    cell = nbformat.v4.new_markdown_cell("Download what this page shows: " + " · ".join(links) + ".")
+    cell.metadata["tags"] = ["downloads"]
+    boxes = [i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and "-at-a-glance" in c.source]
+    notebook.cells.insert(boxes[0] + 1 if boxes else 0, cell)
 
 
 def note_on_profile(notebook, state: str, record: dict | None) -> None:

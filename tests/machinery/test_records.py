@@ -72,6 +72,9 @@ def test_a_stale_record_is_flagged_on_its_page(good_only):
     notebook = nbformat.read(src / "book" / "good.ipynb", as_version=4)
     notes = [c.source for c in notebook.cells if "profile-note" in c.metadata.get("tags", [])]
     assert len(notes) == 1 and "stale" in notes[0] and "deepenough record good" in notes[0]
+    downloads = src / "book" / "downloads" / "good"
+    assert sorted(p.name for p in downloads.iterdir()) == ["measurements.csv", "results.json"], "the quick run's"
+    assert json.loads((downloads / "results.json").read_text())["profile"] == "quick"
 
 
 def test_a_current_record_is_what_the_page_renders(good_only):
@@ -83,6 +86,12 @@ def test_a_current_record_is_what_the_page_renders(good_only):
     assert notebook.cells[-1].outputs == nbformat.read(repo / "records" / "good" / "notebook.ipynb",
                                                        as_version=4).cells[-1].outputs
     assert not [c for c in notebook.cells if "profile-note" in c.metadata.get("tags", [])]
+    links = [c.source for c in notebook.cells if "downloads" in c.metadata.get("tags", [])]
+    assert len(links) == 1 and "<downloads/good/provenance.json>`" in links[0] and "(CSV)" in links[0]
+    downloads = src / "book" / "downloads" / "good"
+    assert (downloads / "results.json").read_bytes() == (repo / "records" / "good" / "results.json").read_bytes()
+    rows = (downloads / "measurements.csv").read_text().splitlines()
+    assert rows[0] == "measurement,what,mean,low,high,n,unit,over" and len(rows) >= 1
 
 
 def test_a_prose_edit_keeps_the_record_current_and_shows_on_the_page(good_only):
