@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 import time
+from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from deepenough.lab import plotting
-from deepenough.machinery import ledger, paths, runner
+from deepenough.machinery import ledger, paths, pdf, runner
 
 pytestmark = pytest.mark.book
 
@@ -144,4 +145,19 @@ def test_index_redirects_into_the_book_and_the_landing_page_and_ledger_carry_eve
         assert re.search(rf"\b{cid}\b", text), f"{cid} missing from the ledger page"
     parts = len(registry) + sum("untestable" in c for c in registry.values())
     assert len(page.query_selector_all("article .sd-row > .sd-col")) == parts, "one card per claim and untestable part"
+    page.close()
+
+
+def test_the_landing_page_links_a_pdf_that_holds_every_page(site, browser):
+    page = browser.new_page()
+    page.goto(f"{site}/book/intro.html")
+    href = page.get_attribute("article a[href$='deep-enough.pdf']", "href")
+    assert href, "the landing page links the PDF"
+    response = page.request.get(urljoin(page.url, href))
+    assert response.ok and response.body()[:5] == b"%PDF-", f"{href}: HTTP {response.status}"
+    titles = pdf.outline_titles(response.body())
+    for page_path in PAGES:
+        page.goto(f"{site}/{page_path}")
+        title = page.eval_on_selector("article h1", "h => h.firstChild.textContent").strip()
+        assert any(title in t for t in titles), f"{page_path}: '{title}' is not among the PDF's bookmarks"
     page.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths, records
+from . import paths, pdf, records
 from .runner import BUILD, ROOT, meta, toc_files, with_fresh_prose
 
 
@@ -113,7 +113,13 @@ def note_on_profile(notebook, state: str, record: dict | None) -> None:
 
 
 def build_html(root: Path = ROOT, build: Path = BUILD) -> int:
+    """Stage the source, build the HTML book, then print it to one PDF beside it (deepenough.machinery.pdf)."""
     src = stage(root, build)
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(src), "--path-output",
                str(build.parent), "--builder", "html", "-W", "-n", "--keep-going"]
-    return subprocess.run(command, cwd=root).returncode
+    code = subprocess.run(command, cwd=root).returncode
+    if code == 0:
+        pages = [p.relative_to(root).with_suffix(".html").as_posix() for p in toc_files(root)]
+        printed = pdf.build_pdf(build / "html", pages)
+        print(f"pdf: {printed}" if printed else "pdf: no Chromium installed, so no PDF (make install adds it)")
+    return code
