@@ -210,6 +210,9 @@ def test_scaffolded_chapter_with_an_honest_experiment_lints_runs_and_validates(r
     assert data["claims"] == [claim] and data["verdicts"][0]["verdict"] == "supported", data["verdicts"]
     assert data["verdicts"][0]["reason"].startswith("the share of heads is [0.4")
     assert set(data["verdicts"][0]["power"]) == {"supported", "refuted"}
+    rows = ledger.ledger_rows(ledger.claims(scaffold.registry_path(repo)), {"coin": data})
+    listed = [(r["label"], r["verdict"], r["chapter"]) for r in rows if r["id"] == claim]
+    assert listed == [(claim, "supported", "coin")], "the ledger lists the new claim with its verdict"
 
 
 def test_scaffold_refuses_to_overwrite_any_of_its_files_and_needs_a_quote_for_a_new_claim(repo):
