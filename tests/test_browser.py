@@ -161,3 +161,29 @@ def test_the_landing_page_links_a_pdf_that_holds_every_page(site, browser):
         title = page.eval_on_selector("article h1", "h => h.firstChild.textContent").strip()
         assert any(title in t for t in titles), f"{page_path}: '{title}' is not among the PDF's bookmarks"
     page.close()
+
+
+def plain(text: str) -> str:
+    return " ".join(text.replace("*", "").replace("`", "").split())
+
+
+def test_the_ledger_shows_each_verdict_and_deciding_number_as_its_chapter_page_does(site, browser):
+    """One source of truth: the ledger's card for a claim shows the verdict and deciding number of the very
+    results file its chapter page shows (the one the page offers for download)."""
+    page = browser.new_page()
+    page.goto(f"{site}/book/ledger.html")
+    cards = [plain(c) for c in page.eval_on_selector_all("article .sd-card", "cs => cs.map(c => c.innerText)")]
+    for chapter_path in sorted(CHAPTERS):
+        page.goto(f"{site}/{chapter_path}")
+        box = plain(page.inner_text("article .admonition:has-text('The verdict at a glance')"))
+        hrefs = page.eval_on_selector_all("article a.download", "as => as.map(a => a.href)")
+        results = page.request.get(next(h for h in hrefs if h.endswith("results.json"))).json()
+        for v in results["verdicts"]:
+            assert f"{v['claim']} {v['verdict']}" in box, f"{chapter_path}: the box does not show {v['claim']}"
+            card = next(c for c in cards if c.startswith(f"{v['claim']} ") and "Why not:" not in c)
+            assert v["verdict"] in card[:40], f"ledger card {v['claim']} does not show {v['verdict']}: {card[:80]}"
+            if v.get("key"):
+                m = results["measurements"][v["key"]]
+                assert plain(f"{m['what']}: {ledger.format_number(m)}") in card, (
+                    f"ledger card {v['claim']}: deciding number differs from {chapter_path}'s results")
+    page.close()
