@@ -325,7 +325,8 @@ def completions_by_batch(model, tokenizer, prompt: str, companions: list[str], b
 # information (the float64 test) and the output is a deterministic function of the input tokens. Radford
 # Neal's qualifier is that the second holds in theory, not always in practice.
 C1_RULES = (
-    Rule("refuted", f"in float64 the cached and recomputed logits differ by more than {THEORY_RELATIVE_TOLERANCE:g} "
+    Rule("refuted", f"in float64 the cached and recomputed logits differ by more than one part in "
+         f"{numbers.count(1 / THEORY_RELATIVE_TOLERANCE)} "
          "(relative): the cache changes the computation, not only its speed",
          lambda v: v["float64_relative"] > THEORY_RELATIVE_TOLERANCE),
     Rule("refuted", f"a greedy fork happened where the top two logits were more than {ROUNDING_GAP_FACTOR:g} times "
