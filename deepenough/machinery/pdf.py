@@ -62,9 +62,9 @@ def build_pdf(html_dir: Path, pages: list[str]) -> Path | None:
 def outline_titles(pdf: bytes) -> list[str]:
     """The titles of a PDF's bookmarks (literal or UTF-16 hex strings), as Chromium writes them."""
     titles = []
-    for literal, hexed in re.findall(rb"/Title\s*(?:\(((?:[^()\\]|\\.)*)\)|<([0-9A-Fa-f]+)>)", pdf):
+    for literal, hexed in re.findall(rb"/Title\s*(?:\(((?:[^()\\]|\\.)*)\)|<([0-9A-Fa-f\s]+)>)", pdf):
         if hexed:
-            raw = bytes.fromhex(hexed.decode())
+            raw = bytes.fromhex(re.sub(rb"\s", b"", hexed).decode())
             titles.append(raw[2:].decode("utf-16-be") if raw[:2] == b"\xfe\xff" else raw.decode("latin-1"))
         else:
             titles.append(re.sub(rb"\\(.)", rb"\1", literal).decode("latin-1"))
