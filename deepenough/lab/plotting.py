@@ -8,6 +8,8 @@ the data; log axes that must show zeros use a floor that is marked on the axis.
 """
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -40,9 +42,32 @@ def figure(panels: int = 1, height: float = PANEL_HEIGHT, **kwargs):
     return fig, list(axes[:, 0]) if panels > 1 else axes[0, 0]
 
 
+FIT = 0.85  # the widest a legend or label may be, as a share of the figure: centred under a panel, it stays inside
+
+
 def legend_outside(ax, **kwargs):
-    """The legend under the axes, off the data (below the axis label, so the figure grows taller, not wider)."""
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, borderaxespad=0, **kwargs)
+    """The legend under the axes, off the data: two columns where they fit, else one, with labels wrapped
+    until it fits, so the figure grows taller and never wider (a wider one would shrink every panel)."""
+    handles, labels = ax.get_legend_handles_labels()
+    renderer = ax.figure.canvas.get_renderer()
+    for chars in (None, 40, 30, 20):
+        shown = labels if chars is None else [textwrap.fill(label, chars) for label in labels]
+        for ncol in (2, 1):
+            legend = ax.legend(handles, shown, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=ncol,
+                               borderaxespad=0, **kwargs)
+            if legend.get_window_extent(renderer).width <= FIT * ax.figure.bbox.width:
+                return legend
+    return legend
+
+
+def fit_to_width(fig) -> None:
+    """Wrap each axis label and title wider than the figure allows (mathtext aside), for the same reason."""
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        for text in (ax.xaxis.label, ax.title):
+            content, width = text.get_text(), text.get_window_extent(renderer).width
+            if width > FIT * fig.bbox.width and "$" not in content:
+                text.set_text(textwrap.fill(content, max(12, int(len(content) * FIT * fig.bbox.width / width))))
 
 
 def floored(values, floor: float) -> np.ndarray:

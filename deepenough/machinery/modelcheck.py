@@ -40,3 +40,9 @@ def verified(convert=smollm.ensure_converted) -> Path:
         convert()
         note.write_text(sha256(weights) + "\n")
         return target
+
+
+def noted_sha256() -> str | None:
+    """The converted weights' sha256 as noted at conversion (what ``verified`` checked), if noted yet."""
+    note = smollm.cache_dir() / NOTE
+    return note.read_text().strip() if note.exists() else None

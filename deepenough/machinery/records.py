@@ -27,7 +27,7 @@ from .results import development_verdicts, validate
 
 PROFILE = "full"
 PROVENANCE = ("commit", "key", "profile", "seed", "seeds", "hardware", "packages", "python", "model_sha256",
-              "wall_time_s", "finished", "rule_digests", "development", "confirmation", "sha256")
+              "safetensors_sha256", "wall_time_s", "finished", "rule_digests", "development", "confirmation", "sha256")
 MAX_RECORD_BYTES = 4_000_000          # one chapter's record: a few MB at most
 MAX_FOLDER_BYTES = 20_000_000         # the whole records folder
 
@@ -149,6 +149,7 @@ def make(name: str, seed: int = seeds.RECORD, root: Path = paths.ROOT, records: 
             "seed": seed, "seeds": results["seeds"],
             "hardware": hardware(env),
             "packages": env["packages"], "python": env["python"], "model_sha256": env["model"]["sha256"],
+            "safetensors_sha256": env["model"]["safetensors_sha256"],
             "wall_time_s": outcome.seconds, "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "rule_digests": {v["claim"]: v["rule"] for v in results["verdicts"]},
             "development": development_verdicts(name, root),

@@ -19,7 +19,7 @@ from pathlib import Path
 import jsonschema
 
 from ..lab.smollm import GGUF_NAME, GGUF_SHA256, PACKAGE
-from . import paths, seeds
+from . import modelcheck, paths, seeds
 from .glance import hardware  # noqa: F401 (pages describe the machine through the results contract)
 from .power import Table
 from .rules import VERDICTS, Ruling, check  # noqa: F401 (chapters take both from the results contract)
@@ -79,15 +79,17 @@ def environment() -> dict:
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": gpu,
-        "model": {"file": GGUF_NAME, "source": f"PyPI package {PACKAGE}", "sha256": GGUF_SHA256},
+        "model": {"file": GGUF_NAME, "source": f"PyPI package {PACKAGE}", "sha256": GGUF_SHA256,
+                  "safetensors_sha256": modelcheck.noted_sha256()},
     }
 
 
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=paths.ROOT, capture_output=True, text=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=paths.ROOT,
-                               capture_output=True, text=True).stdout.strip()
+        # the published records aside: a record being made is not a change to the code that makes it
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!records"],
+                               cwd=paths.ROOT, capture_output=True, text=True).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else "unknown"
     except OSError:
         return "unknown"
@@ -144,9 +146,15 @@ class ChapterRun:
     def glue(self, name: str, value) -> None:
         """Glue ``value`` as ``<chapter>-<name>`` for the page's prose and figures.
 
-        An interval (a dict with mean, low and high) is glued as ``name``, ``name-low`` and ``name-high``.
+        An interval (a dict with mean, low and high) is glued as ``name``, ``name-low`` and ``name-high``;
+        a figure is first fitted to the page's width (``plotting.fit_to_width``).
         """
         from myst_nb import glue
+
+        if hasattr(value, "savefig"):
+            from ..lab import plotting
+
+            plotting.fit_to_width(value)
 
         if isinstance(value, dict) and {"mean", "low", "high"} <= value.keys():
             for suffix, part in (("", "mean"), ("-low", "low"), ("-high", "high")):

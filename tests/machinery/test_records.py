@@ -117,6 +117,8 @@ def test_the_published_records_are_valid_small_and_their_state_is_reported():
         print(f"record of {name}: {state}")
         if state == "current":  # a stale record is not shown; it waits to be re-made
             assert records.check(record) == [], name
+            model = json.loads((records.record_dir(name) / "results.json").read_text())["environment"]["model"]
+            assert model["sha256"] and model["safetensors_sha256"], f"{name}'s record lacks a model hash"
         if record is not None:
             assert records.folder_bytes(records.record_dir(name)) <= records.MAX_RECORD_BYTES
             assert json.loads((records.record_dir(name) / "results.json").read_text())["chapter"] == name
