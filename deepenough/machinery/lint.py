@@ -148,6 +148,24 @@ def companion_problems(name: str, claims: list[str], root: Path) -> list[Problem
     return problems
 
 
+@dataclass
+class Page:
+    """A page's path, text and front-matter block, as every rule reads them."""
+    path: Path
+    text: str
+    info: dict
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def line_of(self, pattern: str, default: int = 1) -> int:
+        return next((i for i, line in enumerate(self.lines, 1) if re.search(pattern, line)), default)
+
+    def problem(self, line: int, message: str, fix: str) -> Problem:
+        return Problem(self.path, line, message, fix)
+
+
 def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None = None,
          root: Path | None = None) -> list[Problem]:
     """Every problem with the page at ``path`` and, for a chapter that tests claims, its module and tests.
@@ -162,113 +180,147 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
     if bibliography is None:
         bibliography = bib_keys(root / paths.BIBLIOGRAPHY.relative_to(paths.ROOT))
     text = path.read_text()
-    lines = text.splitlines()
-    problems: list[Problem] = []
-
-    def add(line, message, fix):
-        problems.append(Problem(path, line, message, fix))
-
-    def line_of(pattern, default=1):
-        for i, line in enumerate(lines, 1):
-            if re.search(pattern, line):
-                return i
-        return default
-
     info = jupytext.reads(text, fmt="md:myst").metadata.get("deepenough")
     if not info:
-        add(1, "no `deepenough:` block in the front matter", "copy the front matter of book/template/chapter.md")
-        return problems
-    for field in ("chapter", "claims", "budget_s", "expected"):
-        if field not in info:
-            add(line_of("deepenough:"), f"front matter lacks `{field}`", f"add `{field}:` under `deepenough:`")
-    name = info.get("chapter")
-    if name is not None and name != path.stem:
-        add(line_of(r"^\s*chapter:"), f"front matter names the chapter {name!r} but the file is {path.name}",
-            f"the chapter name is the file's stem: write `chapter: {path.stem}` (or rename the file)")
-    budget = info.get("budget_s", {})
-    if not all(isinstance(budget.get(p), (int, float)) for p in ("quick", "full")):
-        add(line_of("budget_s"), "no time budget declared for both profiles",
-            "declare `budget_s: {quick: SECONDS, full: SECONDS}` (quick: 180 inference, 300 training)")
-    for claim in info.get("claims", []):
-        if claim not in registry:
-            add(line_of(rf"\b{claim}\b"), f"claim {claim} is not in the claims registry",
-                "add it to deepenough/machinery/claims.yml with its exact quote and speaker")
-        scope = info.get("scope", {}).get(claim, {})
-        if not (scope.get("rests_on") and scope.get("frontier")):
-            add(line_of("deepenough:"), f"front matter lacks the scope of {claim}'s verdict",
-                f"add `scope: {{{claim}: {{rests_on: model and size, task, data; frontier: what the verdict does and "
-                "does not say about frontier models}}` (the ledger shows both)")
-    for claim, snapshot in (info.get("expected") or {}).items():
-        for expected in snapshot.values() if isinstance(snapshot, dict) else [snapshot]:
-            if expected in VERDICTS:
-                continue
-            add(line_of("expected:"), f"expected verdict {expected!r} for {claim} is not in the vocabulary",
-                f"use one of: {', '.join(VERDICTS)} (or {{quick: …, full: …}} where the profiles differ)")
-
-    params = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", text, re.S)
-    if not params:
-        add(1, "no code cell tagged `parameters`", "add a cell tagged [parameters] defining profile, seed, results_dir")
-    else:
-        for name in ("profile", "seed"):
-            if not re.search(rf"^{name}\s*=", params.group(1), re.M):
-                add(line_of(r":tags: \[.*parameters"), f"the parameters cell does not define `{name}`",
-                    f"add `{name} = ...` to the cell tagged parameters")
-    if info.get("claims") and (not re.search(r"\brun\.verdict\(", text)
-                               or re.search(r"^from deepenough\.machinery\.results import .*\bverdict\b", text, re.M)):
-        add(line_of(r"\bverdict\("), "a verdict is written without its decision table",
-            "write each verdict with `run.verdict(TABLES[claim], ruling, key)`: it decides again from the ruling's "
-            "values and stores the power of every outcome")
-    if "ChapterRun(" not in text or not re.search(r"\.write\(", text):
-        add(len(lines), "the chapter never writes its results file",
-            "create `run = ChapterRun(...)` at the top and call `run.write(verdicts, measurements, seeds)` at the end")
-
-    for i, line in enumerate(lines, 1):
-        if re.match(r"^`{3,}\{(glue:figure|figure)\}", line.strip()):
-            block = []
-            for following in lines[i:]:
-                if following.strip().startswith("```"):
-                    break
-                block.append(following)
-            if not any(re.match(r"^:alt:\s*\S", b) for b in block):
-                add(i, "figure without alt text", "add `:alt: <what the figure shows>` to the directive")
-            if not any(b.strip() and not b.startswith(":") for b in block):
-                add(i, "figure without a caption", "write a caption (the finding) as the directive's body")
-    for i, line in enumerate(lines, 1):
-        for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", line):
-            for key in (k.strip() for k in keys.split(",")):
-                if key not in bibliography:
-                    add(i, f"citation key `{key}` is not in references.bib", "add its BibTeX entry to references.bib")
-
-    for paragraph in paragraphs(prose_lines(text)):
-        if any("{cite" in line for _, line in paragraph):
-            continue  # numbers in a paragraph that cites a paper are taken to be the paper's
-        quoting = False
-        for number, line in paragraph:
-            prose, quoting = unquoted(INLINE_SKIP.sub("", line), quoting)  # a quotation's numbers are its speaker's
-            for match in RESULT_LIKE.finditer(prose):
-                if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", prose[match.end():]):
-                    continue  # the confidence level of an interval is a choice, not a result
-                add(number, f"number `{match.group(1)}` typed into the prose looks like a result",
-                    "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)")
-    problems += setting_problems(path, text)
-    problems += placeholder_problems(path, root)
-    problems += slip_problems(path, text)
+        return [Problem(path, 1, "no `deepenough:` block in the front matter",
+                        "copy the front matter of book/template/chapter.md")]
+    page = Page(path, text, info)
+    problems = (front_matter_problems(page, registry) + parameters_problems(page) + contract_problems(page)
+                + figure_problems(page) + citation_problems(page, bibliography) + result_problems(page)
+                + setting_problems(path, text) + placeholder_problems(path, root) + slip_problems(path, text))
     if not info.get("claims"):
         return sorted(problems, key=lambda p: p.line)  # tests no claim: no verdict sections, module or tests
-    headings = [(i, line.lower()) for i, line in enumerate(lines, 1) if line.startswith("## ")]
-    position = 0
+    problems += section_problems(page)
+    return sorted(problems, key=lambda p: p.line) + companion_problems(path.stem, list(info["claims"]), root)
+
+
+def front_matter_problems(page: Page, registry: dict) -> list[Problem]:
+    """The ``deepenough:`` block: every field, the chapter's own name, both budgets, registered claims with
+    their scope, and expected verdicts from the vocabulary."""
+    info, problems = page.info, []
+    for field in ("chapter", "claims", "budget_s", "expected"):
+        if field not in info:
+            problems.append(page.problem(page.line_of("deepenough:"), f"front matter lacks `{field}`",
+                                         f"add `{field}:` under `deepenough:`"))
+    name = info.get("chapter")
+    if name is not None and name != page.path.stem:
+        problems.append(page.problem(
+            page.line_of(r"^\s*chapter:"), f"front matter names the chapter {name!r} but the file is {page.path.name}",
+            f"the chapter name is the file's stem: write `chapter: {page.path.stem}` (or rename the file)"))
+    budget = info.get("budget_s", {})
+    if not all(isinstance(budget.get(p), (int, float)) for p in ("quick", "full")):
+        problems.append(page.problem(page.line_of("budget_s"), "no time budget declared for both profiles",
+                                     "declare `budget_s: {quick: SECONDS, full: SECONDS}` (quick: 180 inference, "
+                                     "300 training)"))
+    for claim in info.get("claims", []):
+        if claim not in registry:
+            problems.append(page.problem(page.line_of(rf"\b{claim}\b"), f"claim {claim} is not in the claims registry",
+                                         "add it to deepenough/machinery/claims.yml with its exact quote and speaker"))
+        scope = info.get("scope", {}).get(claim, {})
+        if not (scope.get("rests_on") and scope.get("frontier")):
+            problems.append(page.problem(
+                page.line_of("deepenough:"), f"front matter lacks the scope of {claim}'s verdict",
+                f"add `scope: {{{claim}: {{rests_on: model and size, task, data; frontier: what the verdict does and "
+                "does not say about frontier models}}` (the ledger shows both)"))
+    for claim, snapshot in (info.get("expected") or {}).items():
+        for expected in snapshot.values() if isinstance(snapshot, dict) else [snapshot]:
+            if expected not in VERDICTS:
+                problems.append(page.problem(
+                    page.line_of("expected:"), f"expected verdict {expected!r} for {claim} is not in the vocabulary",
+                    f"use one of: {', '.join(VERDICTS)} (or {{quick: …, full: …}} where the profiles differ)"))
+    return problems
+
+
+def parameters_problems(page: Page) -> list[Problem]:
+    """A code cell tagged ``parameters`` that papermill can set the profile and seed in."""
+    cell = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", page.text, re.S)
+    if not cell:
+        return [page.problem(1, "no code cell tagged `parameters`",
+                             "add a cell tagged [parameters] defining profile, seed, results_dir")]
+    return [page.problem(page.line_of(r":tags: \[.*parameters"), f"the parameters cell does not define `{name}`",
+                         f"add `{name} = ...` to the cell tagged parameters")
+            for name in ("profile", "seed") if not re.search(rf"^{name}\s*=", cell.group(1), re.M)]
+
+
+def contract_problems(page: Page) -> list[Problem]:
+    """Verdicts written through their decision tables, and a results file written at the end."""
+    problems = []
+    if page.info.get("claims") and (
+            not re.search(r"\brun\.verdict\(", page.text)
+            or re.search(r"^from deepenough\.machinery\.results import .*\bverdict\b", page.text, re.M)):
+        problems.append(page.problem(
+            page.line_of(r"\bverdict\("), "a verdict is written without its decision table",
+            "write each verdict with `run.verdict(TABLES[claim], ruling, key)`: it decides again from the ruling's "
+            "values and stores the power of every outcome"))
+    if "ChapterRun(" not in page.text or not re.search(r"\.write\(", page.text):
+        problems.append(page.problem(
+            len(page.lines), "the chapter never writes its results file",
+            "create `run = ChapterRun(...)` at the top and call `run.write(verdicts, measurements, seeds)` at the end"))
+    return problems
+
+
+def figure_problems(page: Page) -> list[Problem]:
+    """Each figure directive has alt text and a caption."""
+    problems, lines = [], page.lines
+    for i, line in enumerate(lines, 1):
+        if not re.match(r"^`{3,}\{(glue:figure|figure)\}", line.strip()):
+            continue
+        block = []
+        for following in lines[i:]:
+            if following.strip().startswith("```"):
+                break
+            block.append(following)
+        if not any(re.match(r"^:alt:\s*\S", b) for b in block):
+            problems.append(page.problem(i, "figure without alt text",
+                                         "add `:alt: <what the figure shows>` to the directive"))
+        if not any(b.strip() and not b.startswith(":") for b in block):
+            problems.append(page.problem(i, "figure without a caption",
+                                         "write a caption (the finding) as the directive's body"))
+    return problems
+
+
+def citation_problems(page: Page, bibliography: set[str]) -> list[Problem]:
+    """Each cited key is in references.bib."""
+    return [page.problem(i, f"citation key `{key}` is not in references.bib", "add its BibTeX entry to references.bib")
+            for i, line in enumerate(page.lines, 1)
+            for keys in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", line)
+            for key in (k.strip() for k in keys.split(",")) if key not in bibliography]
+
+
+def result_problems(page: Page) -> list[Problem]:
+    """Each number in the prose that reads like a measurement: results reach the prose through glue.
+    Skipped: quotations (their numbers are the speaker's), paragraphs that cite a paper, confidence levels."""
+    problems = []
+    for paragraph in paragraphs(prose_lines(page.text)):
+        if any("{cite" in line for _, line in paragraph):
+            continue
+        quoting = False
+        for number, line in paragraph:
+            prose, quoting = unquoted(INLINE_SKIP.sub("", line), quoting)
+            for match in RESULT_LIKE.finditer(prose):
+                if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", prose[match.end():]):
+                    continue
+                problems.append(page.problem(
+                    number, f"number `{match.group(1)}` typed into the prose looks like a result",
+                    "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)"))
+    return problems
+
+
+def section_problems(page: Page) -> list[Problem]:
+    """The sections a chapter that tests claims promises, present and in order."""
+    headings = [(i, line.lower()) for i, line in enumerate(page.lines, 1) if line.startswith("## ")]
+    problems, position = [], 0
     for section in SECTIONS:
         found = next((k for k, (_, h) in enumerate(headings) if section in h), None)
         if found is None:
-            add(len(lines), f"no `## …{section}…` section",
-                f"add the section (required, in order: {', '.join(SECTIONS)})")
+            problems.append(page.problem(len(page.lines), f"no `## …{section}…` section",
+                                         f"add the section (required, in order: {', '.join(SECTIONS)})"))
         elif found < position:
-            add(headings[found][0], f"section `{headings[found][1][3:]}` is out of order",
-                f"sections go in this order: {', '.join(SECTIONS)}")
+            problems.append(page.problem(headings[found][0], f"section `{headings[found][1][3:]}` is out of order",
+                                         f"sections go in this order: {', '.join(SECTIONS)}"))
         else:
             position = found
-
-    return sorted(problems, key=lambda p: p.line) + companion_problems(path.stem, list(info["claims"]), root)
+    return problems
 
 
 def unquoted(line: str, quoting: bool) -> tuple[str, bool]:
