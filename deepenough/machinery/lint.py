@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jupytext
 
-from . import ledger, paths, scaffold
+from . import ledger, paths, prose, quotes, scaffold
 from .rules import VERDICTS
 
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
@@ -26,7 +26,6 @@ RESULT_LIKE = re.compile(
     r"|\d+\.\d+|\d+(?:,\d{3})+|\d+(?:\.\d+)?e-?\d+)(?![\w`])")
 # Placeholders beside the templates' own marker: a draft's TBD, XXX, FIXME or a todo in any case.
 PLACEHOLDER = re.compile(r"\b(?:TBD|XXX|FIXME)\b|\btodo\b", re.I)
-INLINE_SKIP = re.compile(r"\{[\w:-]+\}`[^`]*`|`[^`]*`|\$[^$]*\$|\[[^\]]*\]\([^)]*\)")
 
 
 @dataclass
@@ -44,25 +43,15 @@ def bib_keys(path: Path = paths.BIBLIOGRAPHY) -> set[str]:
     return set(re.findall(r"@\w+\{([^,\s]+),", path.read_text())) if path.exists() else set()
 
 
-def prose_lines(text: str):
-    """(line number, text) of Markdown prose: outside front matter, code cells, directives, quotes, math."""
-    fence, in_front = None, text.startswith("---")
-    for number, line in enumerate(text.splitlines(), 1):
-        stripped = line.strip()
-        if in_front:
-            in_front = not (number > 1 and stripped == "---")
-            continue
-        if fence:
-            if stripped == fence:
-                fence = None
-            continue
-        opener = re.match(r"^(`{3,}|:{3,}|\$\$)", stripped)
-        if opener:
-            fence = opener.group(1) if opener.group(1) != "$$" else "$$"
-            continue
-        if stripped.startswith((">", "|", "#", ":", "<!--")):
-            continue
-        yield number, line
+def prose_blocks(text: str, kinds=("paragraph", "list item")) -> list[prose.Block]:
+    """The page's running prose (``prose.blocks``): by default paragraphs and list items outside directives;
+    headings, tables, quotations and captions have rules of their own."""
+    return [b for b in prose.blocks(text) if b.kind in kinds and not b.in_directive]
+
+
+def without_quotations(text: str) -> str:
+    """``text`` with the words inside double quotes blanked: a quotation's numbers are its speaker's."""
+    return re.sub(r'"[^"]*"|“[^”]*”', lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
 PACKAGE_MODULES = sorted(p.stem for folder in (paths.LAB, paths.CHAPTERS, paths.MACHINERY)
@@ -74,12 +63,15 @@ DOUBLED_WORD = re.compile(r"\b(the|a|an|of|to|in|is|and|that|it)\s+\1\b", re.IGN
 def slip_problems(path: Path, text: str) -> list[Problem]:
     """Slips a reader trips on: the package's internal names in the prose, a doubled word."""
     problems = []
-    for number, line in prose_lines(text):
-        for name in INTERNAL_NAME.findall(line):
-            problems.append(Problem(path, number, f"internal name `{name}` in the prose",
+    for block in prose.blocks(text):
+        for match in INTERNAL_NAME.finditer(block.source):
+            problems.append(Problem(path, block.line_at(match.start()),
+                                    f"internal name `{match.group(1)}` in the prose",
                                     "say what it is in words, or point to its file (deepenough/…/module.py)"))
-        for match in DOUBLED_WORD.finditer(INLINE_SKIP.sub(" ∎ ", line)):  # a glued value sits between
-            problems.append(Problem(path, number, f"doubled word “{match.group(0)}”", "drop one of them"))
+        shown = prose.NOT_PROSE.sub(lambda m: "∎" + re.sub(r"[^\n]", " ", m.group())[1:], block.source)
+        for match in DOUBLED_WORD.finditer(shown):  # a glued value (∎) sits between two equal words
+            problems.append(Problem(path, block.line_at(match.start()), f"doubled word “{match.group(0)}”",
+                                    "drop one of them"))
     return problems
 
 
@@ -167,13 +159,16 @@ class Page:
 
 
 def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None = None,
-         root: Path | None = None) -> list[Problem]:
+         root: Path | None = None, debate: str | None = None) -> list[Problem]:
     """Every problem with the page at ``path`` and, for a chapter that tests claims, its module and tests.
 
     ``root`` is the repository the page belongs to (default: the folder above its ``book/``); the registry,
-    the bibliography, the templates and the chapter's module and tests are read from there.
+    the bibliography, the templates and the chapter's module and tests are read from there, and the debate
+    (``quotes.debate_text``) from beside it, where a checkout has it: without it quotations go unchecked.
     """
     root = page_root(path) if root is None else Path(root)
+    if debate is None:
+        debate = quotes.debate_text(root.parent / paths.DEBATE.relative_to(paths.ROOT.parent))
     if registry is None:
         own = root / paths.CLAIMS.relative_to(paths.ROOT)
         registry = ledger.claims(own if own.exists() else paths.CLAIMS)
@@ -187,7 +182,8 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
     page = Page(path, text, info)
     problems = (front_matter_problems(page, registry) + parameters_problems(page) + contract_problems(page)
                 + figure_problems(page) + citation_problems(page, bibliography) + result_problems(page)
-                + setting_problems(path, text) + placeholder_problems(path, root) + slip_problems(path, text))
+                + setting_problems(path, text) + placeholder_problems(path, root) + slip_problems(path, text)
+                + quotation_problems(page, debate))
     if not info.get("claims"):
         return sorted(problems, key=lambda p: p.line)  # tests no claim: no verdict sections, module or tests
     problems += section_problems(page)
@@ -289,21 +285,27 @@ def citation_problems(page: Page, bibliography: set[str]) -> list[Problem]:
 
 def result_problems(page: Page) -> list[Problem]:
     """Each number in the prose that reads like a measurement: results reach the prose through glue.
-    Skipped: quotations (their numbers are the speaker's), paragraphs that cite a paper, confidence levels."""
+    Skipped: quotations (their numbers are the speaker's), blocks that cite a paper, confidence levels."""
     problems = []
-    for paragraph in paragraphs(prose_lines(page.text)):
-        if any("{cite" in line for _, line in paragraph):
+    for block in prose_blocks(page.text):
+        if block.cites:
             continue
-        quoting = False
-        for number, line in paragraph:
-            prose, quoting = unquoted(INLINE_SKIP.sub("", line), quoting)
-            for match in RESULT_LIKE.finditer(prose):
-                if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", prose[match.end():]):
-                    continue
-                problems.append(page.problem(
-                    number, f"number `{match.group(1)}` typed into the prose looks like a result",
-                    "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)"))
+        text = without_quotations(block.text)
+        for match in RESULT_LIKE.finditer(text):
+            if re.match(r"\s*(\w+ )?(confidence|interval|-interval|CI\b)", text[match.end():]):
+                continue
+            problems.append(page.problem(
+                block.line_at(match.start()), f"number `{match.group(1)}` typed into the prose looks like a result",
+                "compute it in a cell and write {glue:text}`<chapter>-<name>` instead (or cite its source)"))
     return problems
+
+
+def quotation_problems(page: Page, debate: str | None) -> list[Problem]:
+    """Each quotation that is not the debate's exact words (``quotes.misquotations``), where the debate is at hand."""
+    if debate is None:
+        return []
+    return [page.problem(line, message, "quote the debate exactly, or drop the quotation marks (italics for a term, "
+                         "or a paraphrase)") for line, message in quotes.misquotations(page.text, debate)]
 
 
 def section_problems(page: Page) -> list[Problem]:
@@ -321,31 +323,6 @@ def section_problems(page: Page) -> list[Problem]:
         else:
             position = found
     return problems
-
-
-def unquoted(line: str, quoting: bool) -> tuple[str, bool]:
-    """``line`` without the words inside double quotes (a quotation may run on from the line before), and
-    whether a quotation is still open at its end."""
-    kept = []
-    for part in re.split(r'["“”]', line):
-        if not quoting:
-            kept.append(part)
-        quoting = not quoting
-    return " ".join(kept), not quoting
-
-
-def paragraphs(numbered_lines):
-    """Group prose lines into paragraphs (runs of consecutive, non-blank lines)."""
-    current, last = [], None
-    for number, line in numbered_lines:
-        if current and (not line.strip() or number != last + 1):
-            yield current
-            current = []
-        if line.strip():
-            current.append((number, line))
-        last = number
-    if current:
-        yield current
 
 
 # Words that name a setting of an experiment or a structural constant of a model (SmolLM2's 30 layers).
@@ -366,34 +343,25 @@ def setting_problems(path: Path, text: str) -> list[Problem]:
     """Each setting typed into the prose: a number of 2 or more beside a word such as steps, seeds, layers.
 
     A setting lives in a code cell and reaches the prose through glue, so prose and run cannot disagree.
-    Skipped: code, roles and other inline spans (``INLINE_SKIP``), words in double quotes (the debate's
-    "200 steps" is a quotation, not a setting) and list items or paragraphs that cite a paper (numbers
-    there are taken to be the paper's).
+    Skipped: code, roles and other inline spans, words in double quotes (the debate's "200 steps" is a
+    quotation, not a setting) and blocks that cite a paper (numbers there are taken to be the paper's).
     """
     problems = []
-    for paragraph in paragraphs(prose_lines(text)):
-        items, current = [], []
-        for number, line in paragraph:  # each list item stands alone, so one item's citation covers only it
-            if current and re.match(r"^\s*(?:[-*+]|\d+[.)])\s", line):
-                items.append(current)
-                current = []
-            current.append((number, line))
-        for item in items + [current]:
-            if any("{cite" in line for _, line in item):
-                continue
-            for number, line in item:
-                prose = INLINE_SKIP.sub(lambda m: " " * len(m.group()), line)
-                prose = re.sub(r'"[^"]*"|“[^”]*”', lambda m: " " * len(m.group()), prose)
-                found = {}
-                for pattern in SETTING_LIKE:
-                    for match in pattern.finditer(prose):
-                        if float(match.group(1).replace(",", "")) >= 2:
-                            found.setdefault(match.start(1), (match.group(1), match.group(0).strip()))
-                for value, context in (found[k] for k in sorted(found)):
-                    problems.append(Problem(path, number, f"setting `{value}` typed into the prose (`{context}`)",
-                                            "glue it from the code cell that sets it: write "
-                                            "{glue:text}`<chapter>-<name>` after run.glue(\"<name>\", value) "
-                                            "(or cite its source)"))
+    for block in prose_blocks(text):
+        if block.cites:
+            continue
+        shown = without_quotations(block.text)
+        found = {}
+        for pattern in SETTING_LIKE:
+            for match in pattern.finditer(shown):
+                if float(match.group(1).replace(",", "")) >= 2:
+                    found.setdefault(match.start(1), (match.group(1), " ".join(match.group(0).split())))
+        for start in sorted(found):
+            value, context = found[start]
+            problems.append(Problem(path, block.line_at(start), f"setting `{value}` typed into the prose (`{context}`)",
+                                    "glue it from the code cell that sets it: write "
+                                    "{glue:text}`<chapter>-<name>` after run.glue(\"<name>\", value) "
+                                    "(or cite its source)"))
     return problems
 
 

@@ -66,11 +66,7 @@ def test_the_template_does_not_teach_typing_settings():
 def results_typed(prose: str) -> list[str]:
     text = "---\ndeepenough:\n  chapter: toy\n  claims: []\n  budget_s: {quick: 60, full: 60}\n" \
            "  expected: {}\n---\n\n# Toy\n\n" + prose + "\n"
-    found = []
-    for paragraph in lint.paragraphs(lint.prose_lines(text)):
-        for _, line in paragraph:
-            found += [m.group(1) for m in lint.RESULT_LIKE.finditer(lint.INLINE_SKIP.sub("", line))]
-    return found
+    return [m.group(1) for block in lint.prose_blocks(text) for m in lint.RESULT_LIKE.finditer(block.text)]
 
 
 def test_every_written_form_of_a_result_is_caught():
@@ -139,3 +135,25 @@ def test_an_author_written_as_an_institution_loses_its_bibtex_braces():
 
     entry = parse_string("@misc{k, author = {He, Horace and {Thinking Machines Lab}}, year = {2025}}", "bibtex")
     assert author_year(entry.entries["k"]) == "He and Thinking Machines Lab 2025"
+
+
+def test_a_setting_typed_across_a_line_break_is_caught(tmp_path):
+    page = tmp_path / "book" / "toy.md"
+    page.parent.mkdir()
+    page.write_text("---\ndeepenough:\n  chapter: toy\n  claims: []\n  budget_s: {quick: 60, full: 60}\n"
+                    "  expected: {}\n---\n\n# Toy\n\nThe largest group holds {glue:text}`toy-n`. The 25\n"
+                    "most common groups hold the rest.\n")
+    problems = [p for p in lint.lint(page, registry={}, bibliography=set(), root=tmp_path) if "setting" in p.message]
+    assert [(p.line, p.message.split("`")[1]) for p in problems] == [(11, "25")]
+
+
+def test_lint_reports_words_quoted_that_the_debate_does_not_hold(tmp_path):
+    page = tmp_path / "book" / "toy.md"
+    page.parent.mkdir()
+    page.write_text("---\ndeepenough:\n  chapter: toy\n  claims: []\n  budget_s: {quick: 60, full: 60}\n"
+                    "  expected: {}\n---\n\n# Toy\n\nThe author calls it \"just an optimization\", not "
+                    "\"a different computation\".\n")
+    debate = "the kv cache is just an optimization"
+    problems = [p for p in lint.lint(page, registry={}, bibliography=set(), root=tmp_path, debate=debate)
+                if "quot" in p.message]
+    assert [(p.line, "a different computation" in p.message) for p in problems] == [(11, True)]
