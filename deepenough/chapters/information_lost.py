@@ -27,25 +27,40 @@ from ..machinery.rules import Rule, always
 # is taken from the module results already loaded it from.
 World = importlib.import_module("deepenough.machinery.power").World
 
-CAPITALS_CSV = paths.chapter_data("information_lost") / "capitals.csv"
+COUNTRIES_CSV = paths.chapter_data("information_lost") / "countries.csv"
 FIRST_SCORED_POSITION = 4  # the first tokens of a chunk (attention sinks, huge norms) are left out of probes
 
-# C6 prompts: a country and a city, true when the city is the country's capital. Every city appears once
-# true and once false in each template (the false prompt keeps the city and takes another country of the
-# same block), so no single token tells the label: it needs the pair. The suffix is the same in every
-# prompt; its last token is the later position whose feature and next-token behaviour we measure.
-TEMPLATES = ("The capital of {country} is {city}", "Everyone knows that the capital of {country} is {city}",
-             "The capital city of {country} is {city}", "As the map shows, the capital of {country} is {city}")
+
+@dataclass(frozen=True)
+class Relation:
+    """A fact about a row of the country table that needs two tokens: the ``subject`` column's word, earlier in
+    the prompt, and the ``value`` column's word at the source position, the last word before the suffix."""
+    name: str
+    subject: str
+    value: str
+    templates: tuple[str, ...]
+
+
+# C2 and C6 prompts, for three features: is the value true of the subject? Each true prompt has a false twin that
+# keeps the value and takes the subject of another country of the same block whose value differs, so no single
+# token tells the label: it needs the pair. The third relation needs two hops (city, its country, the language).
+# The suffix is the same in every prompt; its last token is the later position whose feature we measure.
+LANGUAGE_TEMPLATES = ("The language of {subject} is {value}", "In {subject}, most people speak {value}",
+                      "The main language spoken in {subject} is {value}",
+                      "As the book says, the language of {subject} is {value}")
+RELATIONS = (
+    Relation("capital", "country", "capital", (
+        "The capital of {subject} is {value}", "Everyone knows that the capital of {subject} is {value}",
+        "The capital city of {subject} is {value}", "As the map shows, the capital of {subject} is {value}")),
+    Relation("language", "country", "language", LANGUAGE_TEMPLATES),
+    Relation("city's language", "capital", "language", LANGUAGE_TEMPLATES),
+)
 SUFFIX = ". I read about it in a book yesterday and"
 
 # Verdict thresholds (each defended in the chapter's rule section).
 # float32 rounds each operation to ~6e-8 relative; sums over 576-1536 terms reach ~1e-6; a real change of
 # the activation (another input, another weight) moves it by far more than 1e-5 of its largest value.
 ROUNDING_TOLERANCE = 1e-5
-# C2: the next token counts as reading what the FFN input offers when a probe from its keys and values
-# recovers at least this share of the R2 the same probe gets from the FFN's own input (nine tenths: the
-# two can differ by probe noise, not by a missing tenth of what is linearly there).
-READ_SHARE = 0.9
 # C3: an activation blind to down_proj puts the isotropic share in its null space; it leans toward what down_proj
 # writes when its share is under isotropic by more than this margin: 2.5 times the shift a second 4-bit rounding
 # gave (0.004 in the first record) and ten times the half-width of the interval over chunks (under 0.001), so a
@@ -79,8 +94,8 @@ def stdlib_chunks(tokenizer, n_chunks: int, length: int) -> torch.Tensor:
     return torch.stack([ids[s:s + length] for s in starts])
 
 
-def capitals() -> pd.DataFrame:
-    return pd.read_csv(CAPITALS_CSV)
+def countries() -> pd.DataFrame:
+    return pd.read_csv(COUNTRIES_CSV)
 
 
 # ---------------------------------------------------------------------------------------- capturing
@@ -378,19 +393,18 @@ def null_projector(down_weight: torch.Tensor) -> torch.Tensor:
 QUANT_BLOCK = 32  # weights per block in GGUF's Q4_0/Q4_1 formats
 
 
-def quantize_q4_1(weight: torch.Tensor, block: int = QUANT_BLOCK, offset: int = 0) -> torch.Tensor:
-    """Round a weight matrix as Q4_1 does: blocks of ``block`` consecutive weights along each row, each
-    stored as 4-bit integers 0..15 with its own scale and minimum; returns the de-quantized float copy.
+def quantize_q4_1(weight: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """Round a weight matrix as GGML's Q4_1 does (``gguf.quants``, the reference the GGUF format ships: blocks of
+    QUANT_BLOCK consecutive weights along each row, 4-bit integers 0..15 with a per-block scale and minimum stored
+    in float16); returns the de-quantized float copy.
 
     ``offset`` shifts the block grid along the row (cyclically). A matrix already rounded on the grid is
     left unchanged by rounding on the same grid, so a second round of matched size needs a shifted one."""
-    rows, cols = weight.shape
-    w = torch.roll(weight, -offset, 1).reshape(rows, cols // block, block).double()
-    low, high = w.min(-1, keepdim=True).values, w.max(-1, keepdim=True).values
-    scale = (high - low) / 15
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    q = torch.clamp(torch.round((w - low) / scale), 0, 15)
-    return torch.roll((q * scale + low).reshape(rows, cols), offset, 1).to(weight.dtype)
+    from gguf import GGMLQuantizationType, quants
+
+    shifted = torch.roll(weight, -offset, 1).float().numpy()
+    rounded = quants.dequantize(quants.quantize(shifted, GGMLQuantizationType.Q4_1), GGMLQuantizationType.Q4_1)
+    return torch.roll(torch.from_numpy(rounded), offset, 1).to(weight.dtype)
 
 
 @torch.no_grad()
@@ -406,11 +420,12 @@ def requantize(model) -> int:
     return count
 
 
-# ------------------------------------------------------------------------ C6: causal tracing
+# ------------------------------------------------------------------ C2 and C6: causal tracing
 @dataclass
-class CapitalPrompts:
-    """Token ids of every prompt of one template: true (city is the country's capital) and false (the same
-    city after another country), with the position of the city (the source) and of the last token."""
+class RelationPrompts:
+    """Token ids of every prompt of one relation and template: true and false (the false twin), with the
+    position of the value (the source) and of the last token (the later position)."""
+    relation: str
     template: int
     true: torch.Tensor  # (items, tokens)
     false: torch.Tensor
@@ -420,13 +435,22 @@ class CapitalPrompts:
     country: np.ndarray  # (items,) the country row of the table: the independent unit, templates nest in it
 
 
-def _encode(tokenizer, template: str, country: str, city: str) -> list[int]:
-    return tokenizer(template.format(country=country, city=city), add_special_tokens=False).input_ids
+def _encode(tokenizer, template: str, subject: str, value: str) -> list[int]:
+    return tokenizer(template.format(subject=subject, value=value), add_special_tokens=False).input_ids
 
 
-def capital_prompts(tokenizer, table: pd.DataFrame, templates: list[int]) -> list[CapitalPrompts]:
-    """For each template and country, the true prompt and its counterfactual: the same city after the country
-    ``shift`` places on in the same block, so every city and every country is once true and once false."""
+def false_subject(mates: pd.DataFrame, own: int, shift: int, relation: Relation) -> str:
+    """The subject ``shift`` rows before ``own`` in its block, or the next one back whose value differs."""
+    for step in range(shift, shift + len(mates)):
+        other = mates.iloc[(own - step) % len(mates)]
+        if other[relation.value] != mates.iloc[own][relation.value]:
+            return other[relation.subject]
+    raise ValueError(f"every row of the block has the same {relation.value}")
+
+
+def relation_prompts(tokenizer, table: pd.DataFrame, relation: Relation, templates: list[int]) -> list[RelationPrompts]:
+    """For each template and country, the true prompt and its false twin (the template's index sets the shift,
+    so every template pairs other subjects)."""
     suffix = tokenizer(SUFFIX, add_special_tokens=False).input_ids
     out = []
     for shift, t in enumerate(templates, start=1):
@@ -434,14 +458,14 @@ def capital_prompts(tokenizer, table: pd.DataFrame, templates: list[int]) -> lis
         for _, row in table.iterrows():
             mates = table[table.block == row.block].reset_index(drop=True)
             own = int(np.flatnonzero(mates.country == row.country)[0])
-            other = mates.country[(own - shift) % len(mates)]
-            true.append(_encode(tokenizer, TEMPLATES[t], row.country, row.capital) + suffix)
-            false.append(_encode(tokenizer, TEMPLATES[t], other, row.capital) + suffix)
+            value, template = row[relation.value], relation.templates[t]
+            true.append(_encode(tokenizer, template, row[relation.subject], value) + suffix)
+            false.append(_encode(tokenizer, template, false_subject(mates, own, shift, relation), value) + suffix)
         if len({len(x) for x in true + false}) != 1:
-            raise ValueError("every country and city must be one token, so the prompts of a template align")
+            raise ValueError("every subject and value must be one token, so the prompts of a template align")
         source = len(true[0]) - len(suffix) - 1
-        out.append(CapitalPrompts(t, torch.tensor(true), torch.tensor(false), source, len(true[0]) - 1,
-                                  table.block.to_numpy(), np.arange(len(table))))
+        out.append(RelationPrompts(relation.name, t, torch.tensor(true), torch.tensor(false), source,
+                                   len(true[0]) - 1, table.block.to_numpy(), np.arange(len(table))))
     return out
 
 
@@ -498,44 +522,45 @@ def probe_accuracy(true_x: np.ndarray, false_x: np.ndarray, block: np.ndarray, c
 
 
 @torch.no_grad()
-def trace(model, prompts: list[CapitalPrompts], from_indices: list[int]) -> dict:
-    """Causal tracing of the source (city) position, counterfactual: the false prompt.
+def trace(model, prompts: list[RelationPrompts], from_indices: list[int]) -> dict:
+    """Causal tracing of the source (value) position, counterfactual: the false prompt.
 
-    For every template: the clean (true) and counterfactual residual streams; then, for each ``m`` in
+    For every template: the clean (true) and counterfactual residual streams; for each ``m`` in
     ``from_indices``, the true prompt again with the source's residual at indices m and above taken from
-    the counterfactual run. Returns per-item arrays of the later position's residuals (clean, counterfactual,
-    patched at each m), its next-token log-probabilities, the source's residuals, and block labels."""
-    later, later_cf, later_patched, lp, lp_cf, lp_patched, source, source_cf, blocks = ([] for _ in range(9))
-    countries = []
-    hidden, hidden_cf = [], []
+    the counterfactual run; and the true prompt with only the source's FFN outputs taken from the
+    counterfactual run. Returns per-item arrays of the later position's residuals (clean, counterfactual,
+    patched at each m, FFN-swapped), its next-token log-probabilities, the source's residuals and FFN hidden
+    activations, and block and country labels."""
+    keys = ("later", "later_cf", "later_patched", "later_ffn", "lp", "lp_cf", "lp_patched", "source", "source_cf",
+            "hidden", "hidden_cf")
+    out = {key: [] for key in keys}
     for p in prompts:
         clean, clean_logits = patching.residuals(model, p.true)
         cf, cf_logits = patching.residuals(model, p.false)
-        rows = torch.full((len(p.true),), p.source)
-        values = cf[:, :, p.source]
+        rows, values = torch.full((len(p.true),), p.source), cf[:, :, p.source]
         patched, patched_lp = [], []
         for m in from_indices:
             start = clean[m].clone()
             start[:, p.source] = values[m]
             states, logits = patching.run_from(model, start, m, rows, values,
                                                logit_positions=torch.full((len(p.true),), p.later))
-            full = torch.cat([clean[:m, :, p.later], states[:, :, p.later]])  # below m the later token is clean
-            patched.append(full)
+            # below m the later token is clean
+            patched.append(torch.cat([clean[:m, :, p.later], states[:, :, p.later]]))
             patched_lp.append(torch.log_softmax(logits.double(), -1))
-        later.append(clean[:, :, p.later]), later_cf.append(cf[:, :, p.later])
-        later_patched.append(torch.stack(patched))
-        lp.append(torch.log_softmax(clean_logits[:, p.later].double(), -1))
-        lp_cf.append(torch.log_softmax(cf_logits[:, p.later].double(), -1))
-        lp_patched.append(torch.stack(patched_lp))
-        source.append(clean[:, :, p.source]), source_cf.append(cf[:, :, p.source])
-        hidden.append(hidden_at(model, p.true, p.source)), hidden_cf.append(hidden_at(model, p.false, p.source))
-        blocks.append(p.block), countries.append(p.country)
-    cat = lambda xs, dim: torch.cat(xs, dim).numpy()  # noqa: E731
-    return {"later": cat(later, 1), "later_cf": cat(later_cf, 1), "later_patched": cat(later_patched, 2),
-            "lp": cat(lp, 0), "lp_cf": cat(lp_cf, 0), "lp_patched": cat(lp_patched, 1),
-            "source": cat(source, 1), "source_cf": cat(source_cf, 1), "hidden": cat(hidden, 1),
-            "hidden_cf": cat(hidden_cf, 1), "block": np.concatenate(blocks), "country": np.concatenate(countries),
-            "from": list(from_indices)}
+        swapped, _ = patching.residuals_with_ffn_outputs(model, p.true, p.source,
+                                                         patching.ffn_outputs(model, p.false, p.source))
+        for key, value in (("later", clean[:, :, p.later]), ("later_cf", cf[:, :, p.later]),
+                           ("later_patched", torch.stack(patched)), ("later_ffn", swapped[:, :, p.later]),
+                           ("lp", torch.log_softmax(clean_logits[:, p.later].double(), -1)),
+                           ("lp_cf", torch.log_softmax(cf_logits[:, p.later].double(), -1)),
+                           ("lp_patched", torch.stack(patched_lp)), ("source", clean[:, :, p.source]),
+                           ("source_cf", cf[:, :, p.source]), ("hidden", hidden_at(model, p.true, p.source)),
+                           ("hidden_cf", hidden_at(model, p.false, p.source))):
+            out[key].append(value)
+    item_axis = {"lp": 0, "lp_cf": 0, "lp_patched": 1, "later_patched": 2}
+    traced = {key: torch.cat(out[key], item_axis.get(key, 1)).numpy() for key in keys}
+    return {**traced, "block": np.concatenate([p.block for p in prompts]),
+            "country": np.concatenate([p.country for p in prompts]), "from": list(from_indices)}
 
 
 def hits_by_layer(true_states: np.ndarray, false_states: np.ndarray, block: np.ndarray, layers) -> list[np.ndarray]:
@@ -543,28 +568,86 @@ def hits_by_layer(true_states: np.ndarray, false_states: np.ndarray, block: np.n
     return [probe_hits(true_states[k], false_states[k], block) for k in layers]
 
 
-def carried_shares(traced: dict, probe_index: int) -> dict[str, list]:
-    """Share of the clean-to-counterfactual change carried by patching the source at indices >= m, for each
-    m: of the later position's probe decision at residual ``probe_index`` (probe trained on clean runs of
-    the other blocks) and of its next-token log-probabilities (projection on the full change); intervals over
-    countries, the shares bounded to [0, 1]. ``moved`` and ``change`` are the per-prompt decision changes at
-    m = 0 that C6's rule summarises."""
-    patched = traced["later_patched"][:, probe_index]  # (m values, items, d)
-    decisions = block_cv_decisions(traced["later"][probe_index], traced["later_cf"][probe_index], traced["block"],
-                                   *patched)
-    d_clean, d_cf, d_patched = decisions[0], decisions[1], decisions[2:]
-    change = traced["lp_cf"] - traced["lp"]
-    country, feature, behaviour = traced["country"], [], []
-    for i in range(len(traced["from"])):
-        feature.append(carried_share(d_clean - d_patched[i], d_clean - d_cf, country))
-        moved = traced["lp_patched"][i] - traced["lp"]
-        behaviour.append(carried_share((moved * change).sum(-1), (change * change).sum(-1), country))
-    return {"feature": feature, "behaviour": behaviour, "moved": d_clean - d_patched[0], "change": d_clean - d_cf}
-
-
 def carried_share(moved: np.ndarray, change: np.ndarray, country: np.ndarray) -> dict:
     """The share of the full change that the patch moves, bounded to [0, 1], interval over countries."""
     return cluster_ratio_ci(moved, change, country, bounds=(0.0, 1.0))
+
+
+def first_index(reached: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Per column of ``reached`` (rows: ``indices`` in order), the first index where it holds; NaN where never."""
+    return np.where(reached.any(0), indices[reached.argmax(0)], np.nan)
+
+
+def reading_lag(source_hits: np.ndarray, moved: np.ndarray, change: np.ndarray, country: np.ndarray,
+                from_indices: list[int], resamples: int = 2000, seed: int = 0) -> dict:
+    """From the residual index where the feature becomes decodable at the source (held-out accuracy at least
+    DECODABLE_ACCURACY; ``source_hits`` per index, true rows then false rows) to the first patch index from
+    which the source's state carries under half of the later token's feature (``moved`` per patch index): by
+    then the later token has read it. Percentile bootstrap over countries; NaN where either never happens."""
+    labels = np.unique(country, return_inverse=True)[1]
+    k = int(labels.max()) + 1
+    hits = np.stack([np.bincount(np.tile(labels, 2), weights=h, minlength=k) for h in source_hits])
+    rows = np.bincount(np.tile(labels, 2), minlength=k)
+    moved_k = np.stack([np.bincount(labels, weights=m, minlength=k) for m in moved])
+    change_k = np.bincount(labels, weights=change, minlength=k)
+
+    def lags(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # weights: (resamples, countries)
+        emerged = first_index(hits @ weights.T / (rows @ weights.T) >= DECODABLE_ACCURACY,
+                              np.arange(len(source_hits)))
+        read = first_index((moved_k @ weights.T) / (change_k @ weights.T) < 0.5, np.asarray(from_indices))
+        return emerged, read
+
+    emerged, read = (x[0] for x in lags(np.ones((1, k))))
+    picks = np.random.default_rng(seed).integers(0, k, (resamples, k))
+    weights = np.stack([np.bincount(p, minlength=k) for p in picks]).astype(float)
+    emerged_each, read_each = lags(weights)
+    lag = read_each - emerged_each
+    low, high = (np.nanquantile(lag, [(1 - stats.LEVEL) / 2, (1 + stats.LEVEL) / 2])
+                 if np.isfinite(lag).any() else (np.nan, np.nan))
+    point = float(read - emerged)
+    return {"emerged": float(emerged), "read": float(read), "mean": point, "low": float(np.fmin(low, point)),
+            "high": float(np.fmax(high, point)), "defined": float(np.isfinite(lag).mean()), "n": k}
+
+
+@dataclass
+class Feature:
+    """What causal tracing tells about one relation's feature; intervals are over countries."""
+    name: str
+    source_accuracy: list[dict]  # held-out probe accuracy at the source, per residual index
+    later_accuracy: list[dict]  # the same at the later token
+    probe_index: int  # the residual index where the later token's probe is read (its most accurate)
+    carried: list[dict]  # share of the later token's feature carried by the source's state from index m up
+    behaviour: list[dict]  # the same for its next-token log-probabilities
+    ffn: dict  # share carried by the source's FFN outputs alone
+    lag: dict  # reading_lag
+    raw: dict  # per-prompt arrays the C2 and C6 rules summarise
+
+
+def read_feature(name: str, traced: dict) -> Feature:
+    """Probe, patch-share and lag readings of one relation's trace. The later token's probe is trained on clean
+    runs of the other blocks and applied to the patched runs; a share is the patched change of its decision
+    over the full clean-to-counterfactual change."""
+    if traced["from"][0] != 0:
+        raise ValueError("the rules read the patch from the embedding up: from_indices must start at 0")
+    block, country = traced["block"], traced["country"]
+    indices = range(len(traced["later"]))
+    source_hits = hits_by_layer(traced["source"], traced["source_cf"], block, indices)
+    later_hits = hits_by_layer(traced["later"], traced["later_cf"], block, indices)
+    later_accuracy = [accuracy_over_countries(h, country) for h in later_hits]
+    index = int(np.argmax([a["mean"] for a in later_accuracy]))
+    d_clean, d_cf, d_ffn, *d_patched = block_cv_decisions(
+        traced["later"][index], traced["later_cf"][index], block, traced["later_ffn"][index],
+        *traced["later_patched"][:, index])
+    change, moved = d_clean - d_cf, [d_clean - d for d in d_patched]
+    lp_change = traced["lp_cf"] - traced["lp"]
+    behaviour = [carried_share(((lp - traced["lp"]) * lp_change).sum(-1), (lp_change ** 2).sum(-1), country)
+                 for lp in traced["lp_patched"]]
+    return Feature(name, [accuracy_over_countries(h, country) for h in source_hits], later_accuracy, index,
+                   [carried_share(m, change, country) for m in moved], behaviour,
+                   carried_share(d_clean - d_ffn, change, country),
+                   reading_lag(np.array(source_hits), np.array(moved), change, country, traced["from"]),
+                   {"name": name, "embedding_hits": source_hits[0], "later_hits": later_hits[index], "moved": moved[0],
+                    "ffn_moved": d_clean - d_ffn, "change": change, "country": country})
 
 
 def null_row_probe(traced: dict, layers: list[int], model) -> dict[str, list[dict]]:
@@ -581,32 +664,115 @@ def null_row_probe(traced: dict, layers: list[int], model) -> dict[str, list[dic
     return out
 
 
+# C3's incremental probe reads a feature the residual tells (accuracy at least FLOOR) without telling it all
+# (under CEILING): a probe at chance has nothing to build on, one near 1 leaves nothing to add.
+FLOOR, CEILING = 0.5 + CHANCE_BAND, 0.9
+
+
+def incremental_probe(traced: dict[str, dict], layers: list[int], model) -> dict:
+    """Does the null-space part of the source's FFN hidden activation (what down_proj discards) tell the feature
+    beyond the residual stream after that layer (everything the layers above and the later tokens can read)?
+
+    Accuracy of a probe on the residual against one on the residual and the null-space part together. The
+    feature and layer are chosen on the countries of blocks 0 and 1 (the largest gain among those whose residual
+    probe is between FLOOR and CEILING there) and measured on blocks 2 and 3, each half with its own block folds, so
+    choosing among many pairs does not inflate the number read. Interval over countries."""
+    def hits(tr, layer, rows, with_null):
+        x, x_cf = tr["source"][layer + 1][rows].astype(np.float64), tr["source_cf"][layer + 1][rows].astype(np.float64)
+        if with_null:
+            projector = null_projector(model.model.layers[layer].mlp.down_proj.weight.detach()).numpy()
+            x = np.hstack([x, tr["hidden"][layer][rows] @ projector])
+            x_cf = np.hstack([x_cf, tr["hidden_cf"][layer][rows] @ projector])
+        return probe_hits(x, x_cf, tr["block"][rows])
+
+    candidates = []
+    for name, tr in traced.items():
+        choose = tr["block"] < 2
+        for layer in layers:
+            alone, both = hits(tr, layer, choose, False).mean(), hits(tr, layer, choose, True).mean()
+            if FLOOR <= alone < CEILING:
+                candidates.append((both - alone, name, layer, alone))
+    if not candidates:
+        return {"candidates": 0}
+    _, name, layer, chosen_alone = max(candidates)
+    tr = traced[name]
+    measure = tr["block"] >= 2
+    alone, both = hits(tr, layer, measure, False), hits(tr, layer, measure, True)
+    clusters = np.tile(tr["country"][measure], 2)
+    return {"candidates": len(candidates), "feature": name, "layer": layer, "chosen_alone": float(chosen_alone),
+            "alone": accuracy_over_countries(alone, tr["country"][measure]),
+            "both": accuracy_over_countries(both, tr["country"][measure]),
+            "gain": cluster_ratio_ci(both - alone, np.ones(len(alone)), clusters, bounds=(-1.0, 1.0))}
+
+
 # ---------------------------------------------------------------------------------------- verdicts
 # Each claim's table reads a summary of raw measurements (per text chunk, per prompt); the page computes the
 # summary from the real ones, and the worlds at the end of the module draw raw measurements at each profile's
 # counts to give the power of every outcome.
 
+# C2 and C6 read the same causal tracing, one share per feature (interval over countries). A feature is testable
+# when the layer-0 probe at the source is at chance (the value token is the same in both runs, so only
+# composition can tell the label) and the later token decodes it. The verdict is scoped to the testable
+# features: one outcome when every one of them lands on it, nuanced when each is decided but not all alike.
+def feature_shares(raw: dict, moved: str) -> list[dict]:
+    """Per feature of ``raw["features"]``: its preconditions and the share of the later token's feature that
+    the ``moved`` patch carries."""
+    out = []
+    for f in raw["features"]:
+        embedding, later = float(np.mean(f["embedding_hits"])), float(np.mean(f["later_hits"]))
+        share = carried_share(f[moved], f["change"], f["country"])
+        out.append({"name": f["name"], "embedding_accuracy": embedding, "later_accuracy": later,
+                    "testable": abs(embedding - 0.5) <= CHANCE_BAND and later >= DECODABLE_ACCURACY,
+                    "share_mean": share["mean"], "share_low": share["low"], "share_high": share["high"]})
+    return out
+
+
+def scoped_counts(features: list[dict], below: float, above: float) -> dict:
+    """How many testable features have their share's interval under ``below``, over ``above``, or inside both."""
+    testable = [f for f in features if f["testable"]]
+    return {"features": features, "testable": len(testable),
+            "below": sum(f["share_high"] < below for f in testable),
+            "above": sum(f["share_low"] > above for f in testable),
+            "between": sum(f["share_low"] >= below and f["share_high"] <= above for f in testable)}
+
+
+def scoped_rules(below: float, above: float, words: dict[str, str]) -> tuple[Rule, ...]:
+    """The five rows C2 and C6 share; ``words`` says what a share under ``below`` and over ``above`` means."""
+    decided = lambda v: v["below"] + v["above"] + v["between"] == v["testable"]  # noqa: E731
+    return (
+        Rule("not testable here", f"no feature is testable: each is either decodable from one token's embedding "
+             f"(layer-0 accuracy at the source beyond 0.5 ± {CHANCE_BAND:g}) or not decodable at the later token "
+             f"(under {DECODABLE_ACCURACY:g})", lambda v: v["testable"] == 0),
+        Rule(words["below_outcome"], f"for every testable feature the share's interval is under {below:g}: "
+             f"{words['below']}", lambda v: v["below"] == v["testable"]),
+        Rule(words["above_outcome"], f"for every testable feature the share's interval is over {above:g}: "
+             f"{words['above']}", lambda v: v["above"] == v["testable"]),
+        Rule("nuanced", f"every testable feature's interval is decided (wholly under {below:g}, over {above:g}, or "
+             f"between the two), and they do not all fall on one side: {words['between']}", decided),
+        Rule("inconclusive", f"some testable feature's interval straddles {below:g} or {above:g}: more countries "
+             "would decide", always),
+    )
+
+
 # C2. Lost in principle is settled before any data: the hidden activation is a deterministic function of the
 # FFN's stored input, so recomputing it is exact in any deterministic network. The page shows that bound; the
-# rows decide the author's practical sense: what token t reads of token t−1 (its keys and values) against what
-# the FFN's own input offers the same linear reader.
-C2_RULES = (
-    Rule("refuted", f"at every probed layer the keys and values the next token reads recover at least "
-         f"{READ_SHARE:g} of what the FFN input offers (interval over chunks above it)",
-         lambda v: min(v["ratio_low"]) >= READ_SHARE),
-    Rule("nuanced", f"nothing is lost in principle (recomputation is exact: a bound, not a finding), but at some "
-         f"probed layer the next token's keys and values recover under {READ_SHARE:g} of what the FFN input offers "
-         "(interval below it): partly not read in practice", lambda v: min(v["ratio_high"]) < READ_SHARE),
-    Rule("inconclusive", f"the read share's intervals straddle {READ_SHARE:g} at every layer where it is not above "
-         "it: more text chunks would decide", always),
-)
+# rows decide the author's practical sense, whether a later token uses what an earlier token's FFNs concluded
+# or has to redo it: the share of the later token's feature that swapping only the source's FFN outputs (every
+# layer, from the false prompt) carries. Over half: the later token mostly reuses those conclusions; under a
+# quarter: it does not use them.
+REUSED_ABOVE = 0.5
+C2_RULES = scoped_rules(RECOMPUTED_BELOW, REUSED_ABOVE, {
+    "below_outcome": "supported", "below": "the later token's feature barely follows what the earlier token's FFNs "
+    "concluded: it does not reuse those conclusions",
+    "above_outcome": "refuted", "above": "most of the later token's feature follows what the earlier token's FFNs "
+    "concluded: it reuses their conclusions, through the residual stream they write to, rather than redoing them",
+    "between": "part of the later token's feature follows the earlier token's FFN conclusions, the rest comes from "
+    "elsewhere at that position (its attention)"})
 
 
 def c2_summary(raw: dict, design: dict) -> dict:
-    """``raw``: held-out R² per probed layer and text chunk (``read``: from the next token's keys and values;
-    ``reference``: from the FFN input)."""
-    shares = [read_share(np.asarray(r), np.asarray(f)) for r, f in zip(raw["read"], raw["reference"])]
-    return {f"ratio_{part}": [r[part] for r in shares] for part in ("mean", "low", "high")}
+    """``raw["features"]``: per feature, per-prompt probe changes (see ``Feature.raw``)."""
+    return scoped_counts(feature_shares(raw, "ffn_moved"), RECOMPUTED_BELOW, REUSED_ABOVE)
 
 
 # C3: the author says most of a wide FFN's information is discarded; the commenter that the network is
@@ -678,40 +844,18 @@ def c4_summary(raw: dict, design: dict) -> dict:
 
 # C6: the author says layer n at a later token decides the feature from scratch; the second commenter that it
 # is there for attention to read. The share of the later token's feature carried by the source position's
-# computed state (patched from the counterfactual at every layer, m = 0, with the city token itself the same
+# computed state (patched from the counterfactual at every layer, m = 0, with the value token itself the same
 # in both runs) measures read against recomputed.
-C6_RULES = (
-    Rule("not testable here", f"the feature is decodable from one token's embedding (layer-0 accuracy at the source "
-         f"beyond 0.5 ± {CHANCE_BAND:g}): the test needs a feature that only composition gives",
-         lambda v: abs(v["embedding_accuracy"] - 0.5) > CHANCE_BAND),
-    Rule("not testable here", f"the feature is not decodable at the later token (best held-out accuracy under "
-         f"{DECODABLE_ACCURACY:g}): the test needs a feature that reaches the later token",
-         lambda v: v["later_accuracy"] < DECODABLE_ACCURACY),
-    Rule("supported", f"patching the source's whole computed state changes under {RECOMPUTED_BELOW:g} of the later "
-         "token's feature (interval below): later tokens mostly recompute it from the raw tokens",
-         lambda v: v["carried_high"] < RECOMPUTED_BELOW),
-    Rule("refuted", f"patching the source's computed state carries over {READ_ABOVE:g} of the later token's feature "
-         "(interval above): later tokens read it from the source, they do not recompute it",
-         lambda v: v["carried_low"] > READ_ABOVE),
-    Rule("nuanced", f"the carried share lies between {RECOMPUTED_BELOW:g} and {READ_ABOVE:g} (whole interval): part is "
-         "read from the source, part recomputed", lambda v: v["carried_low"] >= RECOMPUTED_BELOW
-         and v["carried_high"] <= READ_ABOVE),
-    Rule("inconclusive", f"the carried share's interval straddles {RECOMPUTED_BELOW:g}: more countries would decide "
-         "between recomputed and partly read", lambda v: v["carried_low"] < RECOMPUTED_BELOW),
-    Rule("inconclusive", f"the carried share's interval straddles {READ_ABOVE:g}: more countries would decide "
-         "between partly read and read", always),
-)
+C6_RULES = scoped_rules(RECOMPUTED_BELOW, READ_ABOVE, {
+    "below_outcome": "supported", "below": "patching the source's whole computed state barely changes the later "
+    "token's feature: later tokens mostly recompute it from the raw tokens",
+    "above_outcome": "refuted", "above": "later tokens read the feature from the source, they do not recompute it",
+    "between": "part is read from the source, part recomputed"})
 
 
 def c6_summary(raw: dict, design: dict) -> dict:
-    """``raw``: per probe row, whether the layer-0 probe at the source (``embedding_hits``) and the later token's
-    probe (``later_hits``) get it right (true rows, then false rows); per prompt, the later token's probe
-    decision moved by the patch (``moved``), the full clean-to-counterfactual change (``change``) and the
-    prompt's country (``country``, the cluster)."""
-    carried = carried_share(raw["moved"], raw["change"], raw["country"])
-    return {"embedding_accuracy": float(np.mean(raw["embedding_hits"])),
-            "later_accuracy": float(np.mean(raw["later_hits"])),
-            "carried_mean": carried["mean"], "carried_low": carried["low"], "carried_high": carried["high"]}
+    """``raw["features"]``: per feature, per-prompt probe changes (see ``Feature.raw``)."""
+    return scoped_counts(feature_shares(raw, "moved"), RECOMPUTED_BELOW, READ_ABOVE)
 
 
 # ------------------------------------------------------------------------- experiment 6: width sweep
@@ -945,17 +1089,23 @@ def narrow_storage_sentence(summary: dict, chance: float) -> str:
 # ------------------------------------------------------------------------------ profiles and power
 # Every profile-dependent setting, once; the page reads SETTINGS[profile] and each table's design counts the
 # independent units these draw. full is sized to its 20-minute CPU budget with the width sweep: more text,
-# probes every fourth layer, all four templates and the null/row probe every second layer.
+# probes every fourth layer, all four templates of each relation, patches from every second residual index (the
+# lag's resolution) and the null/row probe every second layer.
 SETTINGS = {
     "quick": {"chunks": 16, "chunk_tokens": 128, "probe_layers": [2, 10, 18, 26], "templates": [0, 1],
               "from_indices": list(range(0, 31, 3)), "null_row_layers": list(range(0, 30, 4)),
               "sweep_widths": [2, 16, 128], "sweep_seeds": 5, "sweep_steps": (500, 400)},
     "full": {"chunks": 24, "chunk_tokens": 128, "probe_layers": list(range(2, 29, 4)), "templates": [0, 1, 2, 3],
-             "from_indices": list(range(0, 31, 3)), "null_row_layers": list(range(0, 30, 2)),
+             "from_indices": list(range(0, 31, 2)), "null_row_layers": list(range(0, 30, 2)),
              "sweep_widths": [2, 8, 32, 128, 512], "sweep_seeds": 5, "sweep_steps": (800, 800)},
 }
 LAYERS = 30  # SmolLM2's blocks, every one of which C4 reads
-COUNTRIES = len(pd.read_csv(CAPITALS_CSV))
+COUNTRIES = len(pd.read_csv(COUNTRIES_CSV))
+
+
+def trace_design(settings: dict) -> dict:
+    """C2's and C6's units: countries (the clusters), templates nested in them, and features."""
+    return {"countries": COUNTRIES, "templates": len(settings["templates"]), "features": len(RELATIONS)}
 
 
 def per_profile(units) -> dict[str, dict]:
@@ -965,16 +1115,6 @@ def per_profile(units) -> dict[str, dict]:
 
 # The worlds draw raw measurements with the spreads the first full record showed (per-chunk R², shares and
 # gate excesses; per-prompt probe changes), so power is for this experiment's noise at each profile's counts.
-def c2_world(lowest: float):
-    """Keys and values recover ``lowest`` of what the FFN input offers at one probed layer, all of it at the rest."""
-    def draw(rng, design):
-        reference = np.clip(rng.normal(0.5, 0.15, (design["layers"], design["chunks"])), 0.05, 0.95)
-        share = np.r_[lowest, np.ones(design["layers"] - 1)]
-        read = reference * share[:, None] + rng.normal(0, 0.03, reference.shape)
-        return {"read": read, "reference": reference}
-    return draw
-
-
 def c3_world(share: float):
     """Per chunk, a null-space share around ``share`` (chunk spread 0.002); a second rounding shifts it by 0.004."""
     def draw(rng, design):
@@ -994,16 +1134,20 @@ def c4_world(largest: float):
     return draw
 
 
-def c6_world(carried: float, embedding: float = 0.5, later: float = 0.96):
-    """Patching the source moves ``carried`` of each prompt's change (countries differ by 0.05, prompts by 0.15);
-    the layer-0 probe at the source is right at rate ``embedding``, the later token's at ``later``."""
+def trace_world(shares: tuple[float, ...], embedding: float = 0.5, later: float = 0.96):
+    """One feature per entry of ``shares``: a patch moves that share of each prompt's change (countries differ by
+    0.05, prompts by 0.15; C2's FFN swap and C6's whole-state patch alike); the layer-0 probe at the source is
+    right at rate ``embedding``, the later token's at ``later``."""
     def draw(rng, design):
         country = np.tile(np.arange(design["countries"]), design["templates"])
-        change = np.abs(rng.normal(4, 1.5, len(country))) + 0.5
-        share = carried + rng.normal(0, 0.05, design["countries"])[country] + rng.normal(0, 0.15, len(country))
-        return {"embedding_hits": rng.random(2 * len(country)) < embedding,
-                "later_hits": rng.random(2 * len(country)) < later,
-                "moved": change * share, "change": change, "country": country}
+        features = []
+        for i, carried in enumerate(shares):
+            change = np.abs(rng.normal(4, 1.5, len(country))) + 0.5
+            share = carried + rng.normal(0, 0.05, design["countries"])[country] + rng.normal(0, 0.15, len(country))
+            features.append({"name": f"feature {i}", "embedding_hits": rng.random(2 * len(country)) < embedding,
+                             "later_hits": rng.random(2 * len(country)) < later, "moved": change * share,
+                             "ffn_moved": change * share, "change": change, "country": country})
+        return {"features": features}
     return draw
 
 
@@ -1025,11 +1169,16 @@ def width_world(recalled: tuple[float, float], k_star: tuple[int, int], s3_learn
 
 TABLES = {
     "C2": Table("C2", C2_RULES, c2_summary, (
-        World("refuted", "the next token's keys and values expose all the FFN input offers, at every layer",
-              c2_world(1.0)),
-        World("nuanced", "at one layer they expose three quarters of it", c2_world(0.75)),
-        World("inconclusive", f"at one layer they expose exactly {READ_SHARE:g} of it", c2_world(READ_SHARE))),
-        per_profile(lambda s: {"chunks": s["chunks"], "layers": len(s["probe_layers"])})),
+        World("not testable here", "no feature reaches the later token (its probe at 0.6)",
+              trace_world((0.4, 0.4, 0.4), later=0.6)),
+        World("supported", "the later tokens do not use the earlier FFN conclusions: the swap moves 0.1",
+              trace_world((0.1, 0.1, 0.1))),
+        World("refuted", "they reuse them: the swap moves 0.7 of each feature", trace_world((0.7, 0.7, 0.7))),
+        World("nuanced", "partly reused, as the first three-feature run measured (0.35 to 0.43)",
+              trace_world((0.35, 0.4, 0.43))),
+        World("inconclusive", f"one feature's swap moves exactly {REUSED_ABOVE:g}",
+              trace_world((0.4, 0.4, REUSED_ABOVE)))),
+        per_profile(trace_design)),
     "C3": Table("C3", C3_RULES, c3_summary, (
         World("refuted", "the activation puts 0.45 of its energy in the null space", c3_world(0.45)),
         World("supported", "the activation is blind to down_proj: the isotropic share", c3_world(0.625)),
@@ -1042,13 +1191,15 @@ TABLES = {
         World("inconclusive", f"one layer's gate erases exactly {ERASE_MARGIN:g} more", c4_world(ERASE_MARGIN))),
         per_profile(lambda s: {"chunks": s["chunks"], "layers": LAYERS})),
     "C6": Table("C6", C6_RULES, c6_summary, (
-        World("not testable here", "the city's embedding alone tells the feature (layer-0 probe at 0.75)",
-              c6_world(0.99, embedding=0.75)),
-        World("supported", "the later token recomputes: the patch moves 0.1 of its feature", c6_world(0.1)),
-        World("refuted", "it reads the source: the patch moves 0.99, as the first record measured", c6_world(0.99)),
-        World("nuanced", "half read, half recomputed", c6_world(0.5)),
-        World("inconclusive", f"the patch moves exactly {READ_ABOVE:g}", c6_world(READ_ABOVE))),
-        per_profile(lambda s: {"countries": COUNTRIES, "templates": len(s["templates"])})),
+        World("not testable here", "the value's embedding alone tells every feature (layer-0 probe at 0.75)",
+              trace_world((0.99, 0.99, 0.99), embedding=0.75)),
+        World("supported", "the later token recomputes: the patch moves 0.1 of each feature", trace_world((0.1,) * 3)),
+        World("refuted", "it reads the source: the patch moves 0.97, as the first three-feature run measured",
+              trace_world((0.95, 0.98, 1.0))),
+        World("nuanced", "one feature read, two half read", trace_world((0.97, 0.5, 0.5))),
+        World("inconclusive", f"one feature's patch moves exactly {READ_ABOVE:g}",
+              trace_world((0.97, 0.97, READ_ABOVE)))),
+        per_profile(trace_design)),
     "C3-width": Table("C3", WIDTH_RULES, width_summary, (
         World("inconclusive", "width buys storage, and no S3 model learns its training length", width_world(
             (0.4, 0.7), (1, 2), s3_learned=False)),

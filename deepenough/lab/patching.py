@@ -68,3 +68,37 @@ def run_from(model, start: torch.Tensor, from_index: int, positions: torch.Tenso
     if logit_positions is not None:
         hidden = hidden[rows, logit_positions]
     return torch.stack(states), model.lm_head(inner.norm(hidden))
+
+
+@torch.no_grad()
+def ffn_outputs(model, ids: torch.Tensor, position: int) -> torch.Tensor:
+    """Every decoder layer's FFN (``mlp``) output at ``position`` in an unpatched run: (layers, batch, d_model)."""
+    store = []
+    handles = [layer.mlp.register_forward_hook(lambda module, args, output: store.append(output[:, position].detach()))
+               for layer in model.model.layers]
+    try:
+        model(ids, use_cache=False)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack(store)
+
+
+@torch.no_grad()
+def residuals_with_ffn_outputs(model, ids: torch.Tensor, position: int, values: torch.Tensor):
+    """``residuals`` of a run in which every layer's FFN output at ``position`` is replaced by ``values[n]``
+    (layers, batch, d_model; from another run's ``ffn_outputs``). Only what the FFNs there concluded is swapped:
+    attention, and every other position's FFN, compute on as usual."""
+    def swap(n):
+        def hook(module, args, output):
+            output = output.clone()
+            output[:, position] = values[n].to(output.dtype)
+            return output
+        return hook
+
+    handles = [layer.mlp.register_forward_hook(swap(n)) for n, layer in enumerate(model.model.layers)]
+    try:
+        return residuals(model, ids)
+    finally:
+        for handle in handles:
+            handle.remove()

@@ -111,3 +111,23 @@ def test_run_from_agrees_with_the_hooked_full_pass(tiny, pair):
     torch.testing.assert_close(partial, hooked, rtol=0, atol=1e-5)
     _, last = patching.run_from(tiny, start, 2, positions, cf_states[:, :, 3], logit_positions=torch.full((4,), 8))
     torch.testing.assert_close(last, hooked[:, 8], rtol=0, atol=1e-5)
+
+
+def test_swapping_ffn_outputs_with_the_runs_own_restores_it_exactly(tiny, pair):
+    clean = pair[0]
+    states, logits = patching.residuals(tiny, clean)
+    swapped_states, swapped_logits = patching.residuals_with_ffn_outputs(tiny, clean, 3,
+                                                                         patching.ffn_outputs(tiny, clean, 3))
+    assert torch.equal(swapped_logits, logits) and torch.equal(swapped_states, states)
+
+
+def test_swapping_ffn_outputs_moves_only_the_position_and_later_ones(tiny, pair):
+    clean, counterfactual = pair
+    states, _ = patching.residuals(tiny, clean)
+    cf_ffn = patching.ffn_outputs(tiny, counterfactual, 3)
+    assert cf_ffn.shape == (len(tiny.model.layers), 4, 32)
+    swapped, _ = patching.residuals_with_ffn_outputs(tiny, clean, 3, cf_ffn)
+    assert torch.equal(swapped[:, :, :3], states[:, :, :3])  # earlier positions never see it
+    assert torch.equal(swapped[0], states[0])  # the embedding is untouched: only FFN outputs are swapped
+    assert not torch.allclose(swapped[1:, :, 3], states[1:, :, 3])
+    assert not torch.allclose(swapped[-1, :, 5:], states[-1, :, 5:])
