@@ -740,17 +740,17 @@ def scoped_rules(below: float, above: float, words: dict[str, str]) -> tuple[Rul
     """The five rows C2 and C6 share; ``words`` says what a share under ``below`` and over ``above`` means."""
     decided = lambda v: v["below"] + v["above"] + v["between"] == v["testable"]  # noqa: E731
     return (
-        Rule("not testable here", f"no feature is testable: each is either decodable from one token's embedding "
-             f"(layer-0 accuracy at the source beyond 0.5 ± {CHANCE_BAND:g}) or not decodable at the later token "
-             f"(under {DECODABLE_ACCURACY:g})", lambda v: v["testable"] == 0),
+        Rule("not testable here", f"no feature passes both preconditions: layer-0 accuracy at the source within "
+             f"0.5 ± {CHANCE_BAND:g} (no single token tells it) and held-out accuracy at the later token at least "
+             f"{DECODABLE_ACCURACY:g} (it reaches the later token)", lambda v: v["testable"] == 0),
         Rule(words["below_outcome"], f"for every testable feature the share's interval is under {below:g}: "
              f"{words['below']}", lambda v: v["below"] == v["testable"]),
         Rule(words["above_outcome"], f"for every testable feature the share's interval is over {above:g}: "
              f"{words['above']}", lambda v: v["above"] == v["testable"]),
-        Rule("nuanced", f"every testable feature's interval is decided (wholly under {below:g}, over {above:g}, or "
-             f"between the two), and they do not all fall on one side: {words['between']}", decided),
-        Rule("inconclusive", f"some testable feature's interval straddles {below:g} or {above:g}: more countries "
-             "would decide", always),
+        Rule("nuanced", f"every testable feature's interval is clear of both lines ({below:g} and {above:g}), but "
+             f"they are not all under the lower line and not all over the upper one: {words['between']}", decided),
+        Rule("inconclusive", f"some testable feature's interval straddles one of the two lines, {below:g} and "
+             f"{above:g}: more countries would decide", always),
     )
 
 
