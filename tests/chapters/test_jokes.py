@@ -412,10 +412,11 @@ def test_sampling_clause_groups_temperatures_by_count():
 
 def test_census_row_and_finished_clause_read_as_prose():
     c = {"distinct": 38, "n": 40, "top_groups_share": 0.675}
-    row = jokes.census_row(0.7, c, ci(0.075, 0.026, 0.199, 40), ci(0.65, 0.5, 0.78, 40), "undecided")
-    assert row.startswith("at temperature 0.7, 38 distinct jokes in 40 samples") and "[" not in row
+    row = jokes.census_row(0.7, 64, c, ci(0.075, 0.026, 0.199, 40), ci(0.65, 0.5, 0.78, 40), "undecided")
+    assert row.startswith("at temperature 0.7, the gate let 40 of 64 answers through, with 38 distinct jokes")
+    assert "[" not in row
     assert row.endswith("so the census at that temperature is undecided")
-    assert jokes.census_row(1.0, c, ci(0.9, 0.8, 0.95), ci(0.9, 0.8, 0.95), "memorised jokes").endswith(
+    assert jokes.census_row(1.0, 40, c, ci(0.9, 0.8, 0.95), ci(0.9, 0.8, 0.95), "memorised jokes").endswith(
         "reads as memorised jokes")
     clause = jokes.finished_clause({0.7: ci(0.88, 0.74, 0.95, 40), 1.0: ci(0.82, 0.68, 0.91, 40)})
     assert clause.startswith("88% (95% CI") and " and " in clause and "at temperature 1" in clause
@@ -434,16 +435,18 @@ def comparison_of(serial, learned=("depth 1", "depth 2")):
 @pytest.mark.parametrize("serial", ["wins", "loses", "undecided", "uninformative", "untrained"])
 def test_c9_evidence_and_compute_finding_have_no_code_words(serial):
     comparison = comparison_of(serial)
-    text = jokes.c9_evidence({0.7: "undecided", 1.0: "memorised jokes"}, "undecided", comparison)
+    gated = {0.7: (36, 40), 1.0: (12, 40)}
+    text = jokes.c9_evidence({0.7: "undecided", 1.0: "memorised jokes"}, "undecided", comparison, gated)
     caption = jokes.compute_finding(comparison)
     for bad in ("reading:", "serial:", "True", "False", "SERIAL_ADVANTAGE", "`", "(s)", "["):
         assert bad not in text and bad not in caption
-    assert "undecided at temperature 0.7 and memorised jokes at temperature 1" in text
+    assert ("undecided at temperature 0.7 (36 of 40 answers coherent) and memorised jokes at temperature 1 "
+            "(12 of 40 answers coherent)") in text
     assert jokes.SERIAL_WORDS[serial] in caption
     assert ("solved new setups clearly beyond" in text) == (serial == "uninformative")
     assert ("are not compared" in text) == (serial == "untrained")
     for reading in ("author", "against", "undecided"):
-        assert jokes.CENSUS_WORDS[reading] in jokes.c9_evidence({1.0: "x"}, reading, comparison)
+        assert jokes.CENSUS_WORDS[reading] in jokes.c9_evidence({1.0: "x"}, reading, comparison, gated)
 
 
 def test_the_best_of_several_routes_is_read_with_a_widened_interval():
@@ -462,3 +465,54 @@ def test_learned_clause_names_the_routes_that_passed():
                                                        "least 95%")
     assert jokes.learned_clause(["depth 2"], routes).startswith("only depth 2 learned")
     assert jokes.learned_clause(routes, routes).startswith("every route learned")
+
+
+def test_the_gate_threshold_separates_labelled_scores_and_its_errors_are_left_one_out():
+    scores = np.array([-5.0, -4.5, -4.0, -1.0, -1.5, -2.0, -3.5])
+    labels = np.array([False, False, False, True, True, True, False])
+    cut = jokes.best_threshold(scores, labels)
+    assert -3.5 < cut <= -2.0 and ((scores >= cut) == labels).all()
+    errors = jokes.gate_errors(scores, labels)
+    assert errors["false_accept"]["n"] == 4 and errors["false_reject"]["n"] == 3
+    assert errors["false_accept"]["mean"] == 0 and errors["false_reject"]["mean"] == 0
+    mixed = np.array([-1.0, -1.0, -1.0, -1.0])  # scores that cannot tell the labels apart: the errors say so
+    blind = jokes.gate_errors(mixed, np.array([True, False, True, False]))
+    assert blind["false_accept"]["mean"] + blind["false_reject"]["mean"] >= 0.5
+
+
+def test_the_labelled_answers_ship_with_a_datasheet_that_counts_them():
+    texts, labels = jokes.load_labelled_coherence()
+    assert len(texts) == len(labels) == 96 and 0 < labels.sum() < len(labels)
+    sheet = " ".join((jokes.DATA / "LABELLED_COHERENCE_DATASHEET.md").read_text().split())
+    assert f"{len(texts)} answers" in sheet and "seed 7" in sheet
+
+
+def test_answer_logprobs_are_the_same_batched_or_one_at_a_time(random_llama):
+    from types import SimpleNamespace
+
+    class Tokenizer:
+        pad_token_id = 0
+
+        def apply_chat_template(self, messages, tokenize, add_generation_prompt):
+            return "ask " + messages[0]["content"]
+
+        def __call__(self, text, add_special_tokens=False):
+            return SimpleNamespace(input_ids=[1 + (sum(map(ord, w)) % 40) for w in text.split()])
+
+    model = random_llama()
+    texts = ["a joke here", "", "a much longer joke with more words in it"]
+    batched = jokes.answer_logprobs(model, Tokenizer(), texts, batch=3)
+    alone = jokes.answer_logprobs(model, Tokenizer(), texts, batch=1)
+    assert np.isneginf(batched[1]) and np.allclose(batched[[0, 2]], alone[[0, 2]], atol=1e-5)
+    assert (batched[[0, 2]] < 0).all()
+
+
+def test_the_census_rule_reads_only_what_the_gate_let_through():
+    raw = {"census": {1.0: {"groups": [0] * 30 + list(range(1, 11)), "formats": ["why question + answer"] * 40,
+                            "incoherent": 960}},
+           "seeds": [jokes.drawn_seed(np.random.default_rng(s), 0.8, 0.05, True) for s in range(3)]}
+    values = jokes.summarise(raw, {})
+    assert values["cases"] == {"1": "memorised jokes"} and values["coherent"] == {"1": 40}
+    assert values["incoherent"] == {"1": 960}
+    none_through = {**raw, "census": {1.0: {"groups": [], "formats": [], "incoherent": 1000}}}
+    assert jokes.summarise(none_through, {})["cases"] == {"1": "undecided"}
