@@ -4,7 +4,8 @@ Every page in the table of contents loads with no console error at all; images l
 no page shows a traceback, a machine path, Python's True/False, "inf", a code constant or a stray
 backtick in its prose; every chapter opens with its verdict box and the landing page carries badges;
 nothing overflows sideways on a phone and no table is wider than its column (under 600 px tables read as
-cards); every figure is shown at 60% of its natural width or more, its tick text above the minimum size.
+cards); glued values take the weight of the text around them; every figure is shown at 60% of its natural
+width or more, its tick text above the minimum size.
 Screenshots of every page at both widths go to _build/screenshots (a CI artifact).
 """
 import re
@@ -110,6 +111,11 @@ def test_page_reads_cleanly(site, browser, page_path, width):
     assert "Traceback" not in page.inner_text("article"), f"{page_path} shows a traceback"
     assert not page.query_selector_all("article .output.error, article .output.traceback, article .output.stderr"), \
         f"{page_path} shows error output"
+    bold_glue = page.eval_on_selector_all(
+        "article p span.pasted-text",
+        "ss => ss.filter(s => getComputedStyle(s).fontWeight !== getComputedStyle(s.parentElement).fontWeight)"
+        ".map(s => s.innerText.slice(0, 40))")
+    assert not bold_glue, f"{page_path}: glued text bolder or lighter than the text around it: {bold_glue[:3]}"
     prose = page.eval_on_selector("article", PROSE)
     for what, pattern in LEAKS.items():
         found = pattern.findall(prose)
