@@ -44,12 +44,15 @@ HOP_GROWTH_MIN = 0.5   # layers per hop: half of the one layer per hop the autho
 LETTERS = "abcdefghjkmnpqrstuvwxyz"
 
 # Every profile-dependent size, in one place; the page reads SETTINGS[profile] and the designs below count
-# the same independent units. quick fits its 300 s budget on one thread; full about 20 minutes.
+# the same independent units. quick fits its 300 s budget on one thread; full about 45 minutes.
+# full adds the A5 rung (``a5``): the transformers as on S3, the GRU at a higher learning rate for longer (in scratch
+# runs at 3e-3 it stayed near chance for 1,500 steps; at 1e-2 it reached 94% at the training length in 12,000).
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=450, lr=3e-3, transformer_steps=900, transformer_lr=3e-3,
-                  depths=[1, 2, 4], hops=[0, 1], hop_items=40),
+                  depths=[1, 2, 4], hops=[0, 1], hop_items=40, a5=None),
     "full": dict(seeds=3, length=12, steps=550, lr=3e-3, transformer_steps=6000, transformer_lr=2e-3,
-                 depths=[1, 2, 4], hops=[0, 1, 2, 3, 4], hop_items=60),
+                 depths=[1, 2, 4], hops=[0, 1, 2, 3, 4], hop_items=60,
+                 a5=dict(transformer_steps=6000, transformer_lr=2e-3, gru_steps=20000, gru_lr=1e-2)),
 }
 
 
@@ -456,6 +459,13 @@ def fit_sentence(growth: dict, law: str) -> str:
         return "The slope of k* over depth cannot be measured here (fewer than three points or a single depth)."
     return (f"Each added layer changes k* by {slope_text(growth, 'steps', 'seed-by-depth points')}; "
             f"{LAW_WORDS[law]}.")
+
+
+def depth_needed(runs: list[dict], depths: list[int], length: int) -> list[int | None]:
+    """For k = 1 .. ``length``, the smallest transformer depth whose k* reaches k in every seed (None if none)."""
+    k_by_depth = {d: [r["k_star"] for r in runs if r["route"].kind == "transformer" and r["route"].depth == d]
+                  for d in depths}
+    return [minimal_depth(k_by_depth, k) for k in range(1, length + 1)]
 
 
 def minimal_depths(minimal: dict[int, int | None]) -> str:
