@@ -462,9 +462,10 @@ def fit_sentence(growth: dict, law: str) -> str:
 
 
 def depth_needed(runs: list[dict], depths: list[int], length: int) -> list[int | None]:
-    """For k = 1 .. ``length``, the smallest transformer depth whose k* reaches k in every seed (None if none)."""
-    k_by_depth = {d: [r["k_star"] for r in runs if r["route"].kind == "transformer" and r["route"].depth == d]
-                  for d in depths}
+    """For k = 1 .. ``length``, the smallest plain transformer depth (no filler, no chain of thought) whose k*
+    reaches k in every seed (None if none)."""
+    plain = [r for r in runs if r["route"].kind == "transformer" and r["route"].mode == "none"]
+    k_by_depth = {d: [r["k_star"] for r in plain if r["route"].depth == d] for d in depths}
     return [minimal_depth(k_by_depth, k) for k in range(1, length + 1)]
 
 

@@ -300,3 +300,13 @@ def test_the_verdict_why_stands_alone():
     """The verdict box shows the rule's condition alone: it must not point the reader elsewhere."""
     for rule in serial_depth.C5_RULES:
         assert "in the evidence" not in rule.when
+
+
+def test_depth_needed_reads_plain_transformers_only():
+    from deepenough.lab.ladder import Route
+
+    runs = [{"route": Route("transformer", 1, 64), "k_star": 4}, {"route": Route("transformer", 1, 64), "k_star": 5},
+            {"route": Route("transformer", 1, 64, mode="filler"), "k_star": 1},
+            {"route": Route("transformer", 1, 64, mode="cot"), "k_star": 12},
+            {"route": Route("transformer", 2, 64), "k_star": 6}, {"route": Route("gru", 1, 64), "k_star": 12}]
+    assert serial_depth.depth_needed(runs, [1, 2], 8) == [1, 1, 1, 1, 2, 2, None, None]
