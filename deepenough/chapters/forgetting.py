@@ -81,26 +81,10 @@ def lengths_of(arch: str) -> list[int]:
 
 # --- experiment 1: copying past the capacity of a recurrent state ---------------------------------------
 
-class StateRNN(nn.Module):
-    """Embedding → one GRU or LSTM layer of ``width`` units → linear read-out: a state of fixed size.
-
-    The embedding and read-out do not grow with the state, so sweeping ``width`` sweeps the memory alone."""
-
-    def __init__(self, width: int, cell: str = "gru", seed: int = 0, vocab: int = VOCAB, embed: int = EMBED):
-        super().__init__()
-        torch.manual_seed(seed)
-        self.embed = nn.Embedding(vocab, embed)
-        self.rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell](embed, width, batch_first=True)
-        self.out = nn.Linear(width, vocab)
-        self.cell, self.width = cell, width
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        hidden, _ = self.rnn(self.embed(ids))
-        return self.out(hidden)
-
-    def state_floats(self) -> int:
-        """Numbers carried from one token to the next (an LSTM carries a hidden and a cell vector)."""
-        return self.width * (2 if self.cell == "lstm" else 1)
+def state_rnn(width: int, cell: str = "gru", seed: int = 0, vocab: int = VOCAB) -> tiny.RecurrentLM:
+    """One GRU or LSTM layer of ``width`` units between an embedding and a read-out of fixed size: sweeping
+    ``width`` sweeps the memory alone."""
+    return tiny.RecurrentLM(vocab, width, cell=cell, seed=seed, embed=EMBED)
 
 
 def bits_to_remember(n: int) -> float:
@@ -155,7 +139,7 @@ def build_model(arch: str, seed: int, width: int = 0) -> nn.Module:
     """``transformer`` (the tiny Llama), or ``gru``/``lstm`` with a state of ``width`` units."""
     if arch == "transformer":
         return tiny.llama(VOCAB, seed=seed, max_len=1024, **TRANSFORMER)
-    return StateRNN(width, arch, seed=seed)
+    return state_rnn(width, arch, seed=seed)
 
 
 def train_recall_model(arch: str, seed: int, lengths: list[int], steps: int, width: int = 0, batch: int = 64,
@@ -211,12 +195,12 @@ def mixed_recall(batch: int, pairs: list[int]):
 
 def train_mqar_model(arch: str, seed: int, pairs: list[int], steps: int, width: int = 0, batch: int = MQAR_BATCH,
                      device: str = "cpu"):
-    """The copying chapter's transformer or a ``StateRNN`` (``arch`` ``gru``/``lstm``), on MQAR's vocabulary."""
+    """The copying chapter's transformer or a ``state_rnn`` (``arch`` ``gru``/``lstm``), on MQAR's vocabulary."""
     vocab = MQAR_KEYS + MQAR_VALUES
     if arch == "transformer":
         model = tiny.llama(vocab, seed=seed, max_len=1024, **TRANSFORMER)
     else:
-        model = StateRNN(width, arch, seed=seed, vocab=vocab)
+        model = state_rnn(width, arch, seed=seed, vocab=vocab)
     model = model.to(device)
     lr = MQAR_LR if arch == "transformer" else RECURRENT_LR
     log = train.train(model, mixed_recall(batch, pairs), steps, seed=seed, lr=lr, log_every=25,

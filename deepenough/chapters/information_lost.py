@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
-from ..lab import ladder, patching, stats, tasks, train
+from ..lab import ladder, patching, stats, tasks, tiny, train
 from ..lab.train import IGNORE
 from ..machinery import paths
 from ..machinery.results import Table
@@ -866,20 +866,6 @@ def c6_summary(raw: dict, design: dict) -> dict:
 FACT_FIRST, FACT_LAST, FACT_VALUES = 24, 24, 8  # names are (first, last) pairs; each pair has a random value
 
 
-def ffn_llama(vocab: int, d_model: int, d_ff: int, depth: int = 1, heads: int = 4, max_len: int = 64,
-              seed: int = 0):
-    """``tiny.llama`` with the FFN hidden width set directly (``tiny.llama`` takes it as a whole multiple of the
-    residual width, which cannot go narrower than the residual stream)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab, hidden_size=d_model, intermediate_size=d_ff, num_hidden_layers=depth,
-                         num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=max_len,
-                         tie_word_embeddings=True, use_cache=False, bos_token_id=None, eos_token_id=None,
-                         pad_token_id=None)
-    return LlamaForCausalLM(config)
-
-
 def fact_table(seed: int, first: int = FACT_FIRST, last: int = FACT_LAST, values: int = FACT_VALUES):
     """Every (first, last) name pair as a sequence ``start first last value``, the value (random per pair, the
     seed picks the table) scored at the ``last`` position. Tokens: first names 0..first-1, last names next, values
@@ -912,7 +898,7 @@ S3_HELD_OUT_SEED = 20_000  # fresh S3 chains for the positive control, apart fro
 def storage_run(d_model: int, d_ff: int, seed: int, steps: int, batch: int = 256, lr: float = 3e-3) -> dict:
     """Train on the fact table; the share of its facts recalled (the table is the test: this measures storage)."""
     ids, targets, vocab = fact_table(seed)
-    model = ffn_llama(vocab, d_model, d_ff, seed=seed, max_len=8)
+    model = tiny.llama(vocab, d_model, 1, seed=seed, max_len=8, d_ff=d_ff)
     log = train.train(model, table_batches(ids, targets, batch), steps, seed=seed, lr=lr)
     control = train.positive_control(model, (ids, targets), 1 / FACT_VALUES, STORED, at="the fact table trained on")
     return {"d_ff": d_ff, "seed": seed, "recalled": control["accuracy"], "facts": len(ids), "seconds": log.seconds,
@@ -928,7 +914,7 @@ def s3_control(model, length: int) -> dict:
 def computation_run(d_model: int, d_ff: int, seed: int, steps: int, length: int, batch: int = 64,
                     lr: float = 3e-3) -> dict:
     """Train on S3 running products (every position labelled); k* = longest chain tracked at ``ladder.TRACKED``."""
-    model = ffn_llama(tasks.group_vocab("s3"), d_model, d_ff, seed=seed, max_len=2 * length + 8)
+    model = tiny.llama(tasks.group_vocab("s3"), d_model, 1, seed=seed, max_len=2 * length + 8, d_ff=d_ff)
     log = train.train(model, tasks.group_task(batch, length, "s3"), steps, seed=seed, lr=lr)
     acc = ladder.accuracy_by_chain(model, "s3", length)
     return {"d_ff": d_ff, "seed": seed, "accuracy": acc, "k_star": ladder.longest_tracked(acc),

@@ -12,9 +12,11 @@ from transformers import LlamaConfig, LlamaForCausalLM
 
 
 def llama(vocab: int, d_model: int, depth: int, heads: int = 4, ff_mult: int = 4, max_len: int = 256,
-          seed: int = 0) -> LlamaForCausalLM:
+          seed: int = 0, d_ff: int | None = None) -> LlamaForCausalLM:
+    """A Llama of ``depth`` blocks; the FFN's hidden width is ``ff_mult`` x ``d_model`` unless ``d_ff`` sets it
+    directly (a width sweep goes narrower than the residual stream, which no whole multiple can)."""
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=vocab, hidden_size=d_model, intermediate_size=ff_mult * d_model,
+    config = LlamaConfig(vocab_size=vocab, hidden_size=d_model, intermediate_size=d_ff or ff_mult * d_model,
                          num_hidden_layers=depth, num_attention_heads=heads, num_key_value_heads=heads,
                          max_position_embeddings=max_len, tie_word_embeddings=True, use_cache=False,
                          bos_token_id=None, eos_token_id=None, pad_token_id=None)
@@ -34,19 +36,25 @@ def looped(model: LlamaForCausalLM, loops: int) -> LlamaForCausalLM:
 
 
 class RecurrentLM(nn.Module):
-    """Embedding → multi-layer GRU (or LSTM) → tied output layer: a fixed-size state, read left to right."""
+    """Embedding → multi-layer GRU (or LSTM) → output layer: a fixed-size state, read left to right.
 
-    def __init__(self, vocab: int, d_model: int, depth: int = 1, cell: str = "gru", seed: int = 0):
+    By default the embedding has the state's width and the output layer is tied to it. With ``embed`` the
+    embedding has that width and a linear read-out of its own, so sweeping ``d_model`` sweeps the memory alone.
+    """
+
+    def __init__(self, vocab: int, d_model: int, depth: int = 1, cell: str = "gru", seed: int = 0,
+                 embed: int | None = None):
         super().__init__()
         torch.manual_seed(seed)
         rnn = {"gru": nn.GRU, "lstm": nn.LSTM}[cell]
-        self.embed = nn.Embedding(vocab, d_model)
-        self.rnn = rnn(d_model, d_model, num_layers=depth, batch_first=True)
+        self.embed = nn.Embedding(vocab, embed or d_model)
+        self.rnn = rnn(embed or d_model, d_model, num_layers=depth, batch_first=True)
+        self.out = nn.Linear(d_model, vocab) if embed else None
         self.cell, self.depth, self.d_model = cell, depth, d_model
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         hidden, _ = self.rnn(self.embed(ids))
-        return hidden @ self.embed.weight.T
+        return self.out(hidden) if self.out is not None else hidden @ self.embed.weight.T
 
     def state_floats(self) -> int:
         """Numbers carried from one token to the next: the whole memory of the network."""
@@ -156,6 +164,7 @@ class FeedbackTransformer(nn.Module):
 
 
 def recurrent_flops_per_token(model: RecurrentLM) -> float:
-    """Forward FLOPs per token of a ``RecurrentLM``: 2 per recurrent weight, plus the tied output layer."""
+    """Forward FLOPs per token of a ``RecurrentLM``: 2 per recurrent weight, plus the output layer."""
     rnn = sum(p.numel() for p in model.rnn.parameters())
-    return 2.0 * (rnn + model.embed.weight.numel())
+    out = model.out.weight.numel() if model.out is not None else model.embed.weight.numel()
+    return 2.0 * (rnn + out)

@@ -180,7 +180,8 @@ def lint(path: Path, registry: dict | None = None, bibliography: set[str] | None
         return [Problem(path, 1, "no `deepenough:` block in the front matter",
                         "copy the front matter of book/template/chapter.md")]
     page = Page(path, text, info)
-    problems = (front_matter_problems(page, registry) + parameters_problems(page) + contract_problems(page)
+    problems = (front_matter_problems(page, registry) + parameters_problems(page) + shown_code_problems(page)
+                + contract_problems(page)
                 + figure_problems(page) + citation_problems(page, bibliography) + result_problems(page)
                 + setting_problems(path, text) + placeholder_problems(path, root) + slip_problems(path, text)
                 + quotation_problems(page, debate))
@@ -236,6 +237,33 @@ def parameters_problems(page: Page) -> list[Problem]:
     return [page.problem(page.line_of(r":tags: \[.*parameters"), f"the parameters cell does not define `{name}`",
                          f"add `{name} = ...` to the cell tagged parameters")
             for name in ("profile", "seed") if not re.search(rf"^{name}\s*=", cell.group(1), re.M)]
+
+
+SHOWN_LINES = 15  # the most lines a code cell the reader sees may hold: a few calls, not the plumbing
+HIDDEN = {"remove-cell", "remove-input"}
+
+
+def shown_code_problems(page: Page) -> list[Problem]:
+    """The reader sees what ran: the settings of the profile that ran (a shown cell reading ``profile``) and the
+    experiment calls, and no shown cell is longer than ``SHOWN_LINES`` (plumbing belongs in the module)."""
+    cells = [c for c in jupytext.reads(page.text, fmt="md:myst").cells if c.cell_type == "code"]
+    shown = [c for c in cells if not HIDDEN & set(c.metadata.get("tags", []))]
+    problems = []
+    if not any(re.search(r"\bprofile\b", c.source) for c in shown):
+        problems.append(page.problem(page.line_of(r":tags: \[.*parameters"),
+                                     "what the profile ran with is hidden from the reader",
+                                     "show the cell that reads the profile's SETTINGS (tag it hide-input, and let it "
+                                     "display them)"))
+    if len(shown) < 2:
+        problems.append(page.problem(1, "no experiment call is shown to the reader",
+                                     "show the calls that run each experiment in a cell tagged hide-input"))
+    for cell in shown:
+        lines = cell.source.splitlines()
+        if len(lines) > SHOWN_LINES:
+            problems.append(page.problem(page.line_of(re.escape(lines[0])) if lines else 1,
+                                         f"a shown code cell has {len(lines)} lines (at most {SHOWN_LINES})",
+                                         "move the plumbing into the chapter's module, or split it into a hidden cell"))
+    return problems
 
 
 def contract_problems(page: Page) -> list[Problem]:

@@ -74,12 +74,12 @@ def test_mixed_copy_draws_several_sizes_reproducibly():
 # --- capacity arithmetic --------------------------------------------------------------------------------
 
 def test_state_sizes_and_bits():
-    assert forgetting.StateRNN(8, "gru").state_floats() == 8
-    assert forgetting.StateRNN(8, "lstm").state_floats() == 16
+    assert forgetting.state_rnn(8, "gru").state_floats() == 8
+    assert forgetting.state_rnn(8, "lstm").state_floats() == 16
     assert forgetting.state_bits(4) == 128
     assert forgetting.bits_to_remember(10) == pytest.approx(10 * math.log2(31))
     assert forgetting.transformer_cache_floats(31, d_model=64, depth=2) == 2 * 2 * 64 * 32
-    out = forgetting.StateRNN(3, "lstm")(torch.zeros(2, 5, dtype=torch.long))
+    out = forgetting.state_rnn(3, "lstm")(torch.zeros(2, 5, dtype=torch.long))
     assert out.shape == (2, 5, forgetting.VOCAB)
 
 
@@ -158,7 +158,7 @@ def test_designs_derive_from_the_settings():
 
 def test_no_bound_decides_the_comparison_the_rule_reads():
     """At the compared N the probe's state could hold every token: Fano's ceiling is 1, so its fall is data."""
-    floats = forgetting.StateRNN(forgetting.PROBE[1], forgetting.PROBE[0]).state_floats()
+    floats = forgetting.state_rnn(forgetting.PROBE[1], forgetting.PROBE[0]).state_floats()
     assert forgetting.bits_to_remember(forgetting.COMPARE_N) < forgetting.state_bits(floats)
     assert forgetting.accuracy_ceiling(forgetting.COMPARE_N, forgetting.state_bits(floats)) == 1.0
 
@@ -352,7 +352,7 @@ def test_mqar_curve_and_control_of_an_oracle():
 
 def test_mqar_models_train_and_stop_early():
     model, log = forgetting.train_mqar_model("gru", 0, [2], 30, width=8)
-    assert log.steps[-1] == 29 and isinstance(model, forgetting.StateRNN) and model.state_floats() == 8
+    assert log.steps[-1] == 29 and isinstance(model, forgetting.tiny.RecurrentLM) and model.state_floats() == 8
     model, log = forgetting.train_mqar_model("transformer", 0, [2], 5)
     assert len(log.loss) >= 1 and forgetting.mqar_curve(model, [2], seed=0, batch=4)[2]["accuracy"] >= 0
 

@@ -96,3 +96,16 @@ def test_chain_of_thought_is_scored_on_the_models_own_states():
 def test_mixing_modes_with_recurrent_routes_is_refused():
     with pytest.raises(ValueError):
         ladder.build(ladder.Route("gru", 1, 8, mode="cot"), "s3", seed=0)
+
+
+def test_llama_sets_the_ffn_width_directly_when_asked():
+    model = tiny.llama(VOCAB, 16, 1, heads=2, d_ff=2)
+    assert model.model.layers[0].mlp.gate_proj.weight.shape == (2, 16)
+    assert tiny.llama(VOCAB, 16, 1, heads=2).model.layers[0].mlp.gate_proj.weight.shape == (64, 16)
+
+
+def test_recurrent_lm_with_its_own_embedding_width_sweeps_the_state_alone():
+    small, big = (tiny.RecurrentLM(VOCAB, w, embed=8) for w in (4, 32))
+    assert small.embed.weight.shape == big.embed.weight.shape == (VOCAB, 8)
+    assert small(torch.zeros(2, 5, dtype=torch.long)).shape == (2, 5, VOCAB)
+    assert tiny.RecurrentLM(VOCAB, 4, cell="lstm", embed=8).state_floats() == 8

@@ -281,6 +281,24 @@ def test_broken_chapter_fails_the_linter_with_file_line_and_fix(repo):
     assert f"{created.module}:1: the chapter 'broken' has no module file" in messages
 
 
+def test_a_page_that_hides_what_ran_or_shows_plumbing_fails_the_linter(repo):
+    created = scaffold.new_chapter("hidden", "C1", "Hidden", root=repo)
+    text = created.page.read_text()
+    shown_settings = ':tags: [hide-input]\nrun = ChapterRun('
+    assert text.count(shown_settings) == 1, "the template changed; this test no longer hides its settings"
+    plumbing = "\n".join(f"run.glue('line-{i}', {i})" for i in range(16))
+    text = text.replace(shown_settings, ':tags: [remove-cell]\nrun = ChapterRun(')
+    cell = f"```{{code-cell}} ipython3\n:tags: [hide-input]\n{plumbing}\n```\n"
+    text = text.replace("## Results\n", f"## Results\n\n{cell}")
+    created.page.write_text(text)
+    messages = "\n".join(map(str, lint.lint(created.page, root=repo)))
+    assert "what the profile ran with is hidden from the reader" in messages
+    assert "a shown code cell has 16 lines (at most 15)" in messages
+    text = text.replace(":tags: [hide-input]\nvalues =", ":tags: [remove-input]\nvalues =")
+    created.page.write_text(text.replace(f":tags: [hide-input]\n{plumbing}", f":tags: [remove-cell]\n{plumbing}"))
+    assert "no experiment call is shown to the reader" in "\n".join(map(str, lint.lint(created.page, root=repo)))
+
+
 def test_the_command_line_prints_the_three_new_files_and_lint_exits_1_on_problems(repo, monkeypatch, capsys):
     monkeypatch.setattr(scaffold, "new_chapter", functools.partial(scaffold.new_chapter, root=repo))
     assert main(["new", "cli", "--claim", "C1", "--title", "From the command line"]) == 0
