@@ -23,6 +23,7 @@ class TrainLog:
     steps: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    probes: list[tuple[int, object]] = field(default_factory=list)  # (steps taken, what ``probe`` returned)
 
 
 def loss_fn(model, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -32,8 +33,11 @@ def loss_fn(model, ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, seed: int = 0, lr: float = 1e-3,
           weight_decay: float = 0.0, warmup: int = 50, log_every: int = 25,
-          target_loss: float | None = None) -> TrainLog:
+          target_loss: float | None = None, probe: Callable | None = None, probe_every: int = 0) -> TrainLog:
     """AdamW with linear warm-up then cosine decay; stops early once the logged loss is under ``target_loss``.
+
+    ``probe(model)`` runs after every ``probe_every`` steps (its time is not counted): a curve of what the model
+    can do against the compute spent, from one run.
 
     Batches are made on the CPU (so a seed gives the same data everywhere) and moved to the model's device."""
     import time
@@ -43,7 +47,7 @@ def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, see
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + torch.cos(torch.tensor(torch.pi * s / steps)).item()))
-    log, start = TrainLog(), time.perf_counter()
+    log, start, probing = TrainLog(), time.perf_counter(), 0.0
     model.train()
     for step in range(steps):
         ids, targets = (t.to(device) for t in make_batch(gen))
@@ -58,8 +62,13 @@ def train(model, make_batch: Callable[[torch.Generator], Batch], steps: int, see
             log.loss.append(loss.item())
             if target_loss is not None and loss.item() < target_loss:
                 break
+        if probe is not None and (step + 1) % probe_every == 0:
+            before = time.perf_counter()
+            log.probes.append((step + 1, probe(model)))
+            model.train()
+            probing += time.perf_counter() - before
     model.eval()
-    log.seconds = time.perf_counter() - start
+    log.seconds = time.perf_counter() - start - probing
     return log
 
 

@@ -45,3 +45,16 @@ def test_looped_model_counts_its_block_once_and_its_passes_in_flops():
 def test_device_of_a_model_without_weights_is_the_cpu():
     assert tiny.device_of(torch.nn.Identity()).type == "cpu"
     assert tiny.device_of(tiny.llama(vocab=8, d_model=16, depth=1)).type == "cpu"
+
+
+def test_a_probe_runs_every_so_many_steps_and_training_goes_on_in_training_mode():
+    model = tiny.llama(vocab=8, d_model=16, depth=1, max_len=8)
+    modes = []
+
+    def probe(m):
+        modes.append(m.training)
+        m.eval()
+        return len(modes)
+
+    log = train.train(model, copy_previous_token(batch=4, length=6), steps=10, probe=probe, probe_every=4)
+    assert log.probes == [(4, 1), (8, 2)] and modes == [True, True]
