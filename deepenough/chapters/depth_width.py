@@ -47,17 +47,22 @@ CURRICULUM_START = 2     # the shortest chain of the curriculum; chains grow to 
                          # first half of training, then stay there
 HELD_OUT_SEED = 20_000   # held-out sequences for the positive control, apart from the evaluation's 10_000
 ATTRIBUTES = 16
+STORAGE_BATCH = 512  # facts per storage training step
 STORAGE_LEARNED = 2 / ATTRIBUTES  # a storage model "learned" when it recalls attributes at twice chance: the
                                   # amount stored is the measurement, so only storing nothing disqualifies
 
 # Every profile-dependent size, in one place; the page reads SETTINGS[profile] and the designs count the same
 # independent units. quick fits its 300 s budget on one thread; full about 20 minutes.
+# Storage in full: 16,384 facts (65,536 bits, more than 2 bits per parameter of every shape, so none can fill the
+# table) at learning rate 3e-3: at 1e-2, in scratch runs, two seeds of the 1x40 shape stored 0.13 and 0.45 bits per
+# parameter, at 3e-3 0.88 and 0.89 (6,144 facts, 4,000 steps).
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=500, lr=3e-3, transformer_steps=1000, transformer_lr=3e-3,
-                  budget=25_000, depths=[1, 2, 4], gru_widths=[32, 64], widen=[4], storage_steps=800, facts=3072),
+                  budget=25_000, depths=[1, 2, 4], gru_widths=[32, 64], widen=[4], storage_steps=800,
+                  storage_lr=3e-3, facts=3072),
     "full": dict(seeds=5, length=12, steps=600, lr=3e-3, transformer_steps=2500, transformer_lr=2e-3,
-                 budget=25_000, depths=[1, 2, 4], gru_widths=[16, 32, 64], widen=[2, 4], storage_steps=1000,
-                 facts=3072),
+                 budget=25_000, depths=[1, 2, 4], gru_widths=[16, 32, 64], widen=[2, 4], storage_steps=6000,
+                 storage_lr=3e-3, facts=16_384),
 }
 
 
@@ -222,16 +227,50 @@ def held_out(length: int) -> train.Batch:
     return tasks.group_task(ladder.SAMPLES, length, GROUP)(torch.Generator().manual_seed(HELD_OUT_SEED))
 
 
+PROBES = 10  # points on each serial model's learning curve, evenly spaced over its training
+
+
+def training_flops(flops_per_token: float, steps_done: int, length: int, steps: int) -> float:
+    """Training compute after ``steps_done`` of ``steps`` curriculum steps: 3 x forward FLOPs per token (forward
+    and backward, Kaplan et al.) for every token trained on, a start token and the chain, whose length grows
+    as ``ladder.curriculum`` grows it. The forward FLOPs are those at the training length: an upper bound early on."""
+    ramp = max(1, steps // 2)
+    chains = sum(min(length, CURRICULUM_START + (length - CURRICULUM_START) * i // ramp) for i in range(steps_done))
+    return 3.0 * flops_per_token * ladder.BATCH * (chains + steps_done)
+
+
 def train_serial(route: ladder.Route, length: int, steps: int, seed: int, lr: float) -> dict:
-    """Train ``route`` on S3 chains up to ``length`` (curriculum), check it learned them, measure it to twice that."""
+    """Train ``route`` on S3 chains up to ``length`` (curriculum), check it learned them, measure it to twice that.
+
+    Every ``steps / PROBES`` steps the run records its held-out accuracy and k* at the training length against
+    the training compute spent so far: its learning curve, and the compute it took to solve the task."""
     model = ladder.build(route, GROUP, seed, max_len=8 * length + 8)
     chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, GROUP), length, steps, CURRICULUM_START)
-    log = train.train(model, chains, steps, seed=seed, lr=lr)
+    flops = ladder.flops_per_token(model, route, length + 1)
+
+    def probe(m):
+        return {"held_out": train.accuracy(m, held_out(length)),
+                "k_star": ladder.longest_tracked(ladder.accuracy_by_chain(m, GROUP, length))}
+
+    log = train.train(model, chains, steps, seed=seed, lr=lr, probe=probe, probe_every=max(1, steps // PROBES))
     control = train.positive_control(model, held_out(length), CHANCE, at=f"S3 chains of {length}")
     acc = ladder.accuracy_by_chain(model, GROUP, 2 * length)
+    curve = [{"steps": s, "train_flops": training_flops(flops, s, length, steps), **point} for s, point in log.probes]
     return {"route": route, "seed": seed, "accuracy": acc, "control": control, "learned": control["learned"],
             "k_star": ladder.longest_tracked(acc[:length]), "params": tiny.count_params(model),
-            "flops": ladder.flops_per_token(model, route, length + 1), "seconds": log.seconds}
+            "flops": flops, "curve": curve, "seconds": log.seconds}
+
+
+def solved_at(curve: list[dict], target: int) -> float | None:
+    """Training FLOPs at the first probe where the model had learned (held-out accuracy at least LEARNED) and
+    tracked ``target`` steps; None if it never did."""
+    return next((p["train_flops"] for p in curve if p["held_out"] >= LEARNED and p["k_star"] >= target), None)
+
+
+def compute_to_solve(runs: list[dict], target: int) -> float | None:
+    """Training compute a route needs to solve the task in every seed: the latest seed's; None if a seed never did."""
+    found = [solved_at(r["curve"], target) for r in runs]
+    return None if not found or None in found else max(found)
 
 
 def by_shape(runs: list[dict], key: str, bounds: tuple[float, float] | None = None) -> dict[Shape, dict]:
@@ -601,6 +640,19 @@ def capacity_clause(exposures: float) -> str:
             "each shape stores in the same training, not capacity")
 
 
+CAPACITY_BITS = 2.0  # bits per parameter Allen-Zhu and Li measure as a model's capacity for such facts
+
+
+def table_clause(table_bits: float, params: int) -> str:
+    """Whether the fact table is larger than the largest shape's capacity, so that no shape can fill it."""
+    per_param = numbers.value(table_bits / params, 2)
+    if table_bits >= CAPACITY_BITS * params:
+        return (f"{per_param} bits per parameter of the largest shape, more than the {CAPACITY_BITS:g} Allen-Zhu and "
+                "Li measure as capacity, so no shape can fill it")
+    return (f"{per_param} bits per parameter of the largest shape, less than the {CAPACITY_BITS:g} Allen-Zhu and Li "
+            "measure as capacity, so a shape may fill it, and then the rule reads no storage comparison")
+
+
 def capacity_comparable(exposures: float) -> str:
     """The replication table's verdict on comparing our bits per parameter with Allen-Zhu and Li's."""
     if exposures >= CAPACITY_EXPOSURES:
@@ -648,6 +700,48 @@ def cost_sentence(transformer_cost: float, recurrent_cost: float, largest: float
         return f"{gru}; no transformer tried did, up to {numbers.count(largest)}, so its price is unknown."
     return (f"{gru}; the cheapest transformer that does costs {numbers.count(transformer_cost)}, "
             f"{transformer_cost / recurrent_cost:.1f} times as much.")
+
+
+def learning_curve(runs: list[dict], key: str, bounds: tuple[float, float]) -> tuple[list[float], list[dict]]:
+    """A route's curve over seeds: the training FLOPs at each probe, and the interval over seeds of ``key`` there
+    (clipped to ``bounds``)."""
+    flops = [p["train_flops"] for p in runs[0]["curve"]]
+    return flops, [stats.mean_ci([r["curve"][i][key] for r in runs], bounds=bounds) for i in range(len(flops))]
+
+
+def trained_with(runs: list[dict]) -> float:
+    """The training compute a route was given: its last probe's FLOPs."""
+    return runs[0]["curve"][-1]["train_flops"]
+
+
+def compute_table(routes: dict[str, list[dict]], target: int) -> str:
+    """A Markdown table: each route's FLOPs per token and the training compute it took to learn the task and
+    track ``target`` steps in every seed, or the compute within which it did not."""
+    lines = [f"| route | forward FLOPs per token | training FLOPs to learn and track {target} steps, every seed |",
+             "|---|---|---|"]
+    for name, runs in routes.items():
+        solved = compute_to_solve(runs, target)
+        cost = (numbers.scientific(solved) if solved is not None
+                else f"not reached within {numbers.scientific(trained_with(runs))}")
+        lines.append(f"| {name} | {numbers.count(runs[0]['flops'])} | {cost} |")
+    return "\n".join(lines)
+
+
+def compute_sentence(routes: dict[str, list[dict]], target: int) -> str:
+    """The training compute of the cheapest route of each kind to learn the task and track ``target`` steps in
+    every seed, or the most compute a kind was given without any of its routes doing so."""
+    said = []
+    for kind, name in (("gru", "GRU"), ("transformer", "transformer")):
+        mine = {label: runs for label, runs in routes.items() if runs[0]["route"].kind == kind}
+        solved = {label: c for label, runs in mine.items() if (c := compute_to_solve(runs, target)) is not None}
+        if solved:
+            best = min(solved, key=solved.get)
+            said.append(f"the cheapest {name} to learn the task and track {numbers.plural(target, 'step')} in every "
+                        f"seed ({best}) took {numbers.scientific(solved[best])} training FLOPs")
+        elif mine:
+            most = max(trained_with(runs) for runs in mine.values())
+            said.append(f"no {name} did within {numbers.scientific(most)} training FLOPs, the most one was given")
+    return "; ".join(said)
 
 
 def learned_table(routes: dict[str, list[dict]]) -> str:

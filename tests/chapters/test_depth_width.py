@@ -184,8 +184,46 @@ def test_an_untrained_transformer_cannot_move_c7_or_c10_off_inconclusive():
 
 
 def test_train_serial_records_a_positive_control():
-    result = depth_width.train_serial(ladder.Route("gru", 1, 8), length=4, steps=3, seed=0, lr=1e-3)
+    result = depth_width.train_serial(ladder.Route("gru", 1, 8), length=4, steps=20, seed=0, lr=1e-3)
     assert set(result["control"]) >= {"accuracy", "chance", "learned", "at"} and len(result["accuracy"]) == 8
+    curve = result["curve"]
+    assert [p["steps"] for p in curve] == list(range(2, 21, 2)) and len(curve) == depth_width.PROBES
+    assert curve[-1]["held_out"] == pytest.approx(result["control"]["accuracy"])
+    assert all(a["train_flops"] < b["train_flops"] for a, b in zip(curve, curve[1:]))
+
+
+def test_training_flops_count_every_token_of_the_curriculum():
+    # 4 steps growing chains from 2 to 6 over the first 2: lengths 2, 4, 6, 6, each with its start token
+    tokens = ladder.BATCH * ((2 + 1) + (4 + 1) + (6 + 1) + (6 + 1))
+    assert depth_width.training_flops(10.0, 4, length=6, steps=4) == 3 * 10.0 * tokens
+    assert depth_width.training_flops(10.0, 0, length=6, steps=4) == 0
+
+
+def curve_run(kind, held_out, k_star, flops=1.0):
+    """A run whose probes read ``held_out`` and ``k_star`` at training compute 1, 2, 3, ..."""
+    curve = [{"train_flops": float(i + 1), "held_out": h, "k_star": k}
+             for i, (h, k) in enumerate(zip(held_out, k_star))]
+    return {"route": ladder.Route(kind, 1, 8), "curve": curve, "flops": flops}
+
+
+def test_compute_to_solve_needs_every_seed_to_learn_and_reach_the_target():
+    early = curve_run("gru", [0.5, 0.96, 1.0], [2, 6, 6])
+    late = curve_run("gru", [0.5, 0.9, 0.97], [2, 6, 6])
+    short = curve_run("gru", [0.99, 0.99, 0.99], [2, 3, 5])  # learned, but never tracks 6
+    assert depth_width.solved_at(early["curve"], 6) == 2.0 and depth_width.solved_at(short["curve"], 6) is None
+    assert depth_width.compute_to_solve([early, late], 6) == 3.0
+    assert depth_width.compute_to_solve([early, short], 6) is None
+
+
+def test_compute_table_and_sentence_say_what_was_not_reached_within_what():
+    routes = {"GRU 1x32": [curve_run("gru", [0.5, 0.99, 1.0], [1, 6, 6], flops=100)],
+              "transformer 1x40": [curve_run("transformer", [0.5, 0.6, 0.6], [1, 3, 3], flops=900)]}
+    table = depth_width.compute_table(routes, 6)
+    assert "| GRU 1x32 | 100 | 2 × 10⁰ |" in table
+    assert "| transformer 1x40 | 900 | not reached within 3 × 10⁰ |" in table
+    assert depth_width.compute_sentence(routes, 6) == (
+        "the cheapest GRU to learn the task and track 6 steps in every seed (GRU 1x32) took 2 × 10⁰ training FLOPs; "
+        "no transformer did within 3 × 10⁰ training FLOPs, the most one was given")
 
 
 # --- the page's sentences -------------------------------------------------------------------------
@@ -287,3 +325,9 @@ def test_one_step_is_singular():
     assert depth_width.steps_interval(stat(1.0, 0.2, 3.9)) == "1 step (95% CI 0 to 4 over seeds)"
     assert depth_width.signed_steps(stat(-1.0, -2.4, 0.4)) == "-1 step (95% CI -2 to +0 over seeds)"
     assert depth_width.signed_steps(stat(11.0, 11.0, 11.0)) == "+11 steps in every seed"
+
+
+def test_table_clause_says_whether_a_shape_can_fill_the_table():
+    assert depth_width.table_clause(65_536, 27_640).endswith("so no shape can fill it")
+    assert "2.37 bits per parameter" in depth_width.table_clause(65_536, 27_640)
+    assert "a shape may fill it" in depth_width.table_clause(12_288, 27_640)
