@@ -439,23 +439,14 @@ C10_RULES = (
 )
 
 
-
 # --- worlds: raw measurements where each outcome is the truth -------------------------------------
-
-def chain_accuracy(rng: np.random.Generator, tracked: int, length: int, samples: int = ladder.SAMPLES) -> np.ndarray:
-    """A simulated accuracy-by-chain curve to twice ``length``: near-perfect up to ``tracked``, then decaying to
-    chance within a few steps, each point a share of ``samples`` test sequences."""
-    k = np.arange(1, 2 * length + 1)
-    p = np.where(k <= tracked, 0.995, CHANCE + (0.995 - CHANCE) * np.exp(-(k - tracked) / 1.5))
-    return rng.binomial(samples, p) / samples
-
 
 def simulated_runs(rng: np.random.Generator, tracked: int, length: int, seeds: int) -> list[dict]:
     """Seeds of one route tracking about ``tracked`` steps (give or take one); learned is the held-out accuracy
     at the training length, read off the curve."""
     runs = []
     for _ in range(seeds):
-        acc = chain_accuracy(rng, max(0, tracked + int(rng.integers(-1, 2))), length)
+        acc = ladder.simulated_accuracy(rng, max(0, tracked + int(rng.integers(-1, 2))), length, CHANCE)
         runs.append({"accuracy": acc, "learned": bool(acc[:length].mean() >= LEARNED)})
     return runs
 

@@ -342,20 +342,12 @@ C5_RULES = (
 )
 
 
-def chain_accuracy(rng: np.random.Generator, tracked: int, length: int, samples: int = ladder.SAMPLES) -> np.ndarray:
-    """A simulated accuracy-by-chain curve to twice ``length``: near-perfect up to ``tracked``, then decaying to
-    chance within a few steps, each point a share of ``samples`` test sequences."""
-    k = np.arange(1, 2 * length + 1)
-    p = np.where(k <= tracked, 0.995, CHANCE + (0.995 - CHANCE) * np.exp(-(k - tracked) / 1.5))
-    return rng.binomial(samples, p) / samples
-
-
 def simulated_route(rng: np.random.Generator, tracked, length: int, seeds: int) -> list[dict]:
     """``seeds`` simulated runs of one route; ``tracked(rng)`` draws the chain a seed's model tracks; the
     learned flag is the held-out accuracy at the training length (the curve's mean over 1..length)."""
     runs = []
     for _ in range(seeds):
-        acc = chain_accuracy(rng, tracked(rng), length)
+        acc = ladder.simulated_accuracy(rng, tracked(rng), length, CHANCE)
         runs.append({"accuracy": acc, "learned": bool(acc[:length].mean() >= LEARNED)})
     return runs
 

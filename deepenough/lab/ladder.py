@@ -135,3 +135,12 @@ def curriculum(task: Callable[[int], Callable], length: int, steps: int, start: 
         return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
 
     return make
+
+
+def simulated_accuracy(rng: np.random.Generator, tracked: int, length: int, chance: float,
+                       samples: int = SAMPLES) -> np.ndarray:
+    """For the power worlds: an accuracy-by-chain curve to twice ``length``, near-perfect up to ``tracked``, then
+    decaying to ``chance`` within a few steps, each point a share of ``samples`` test sequences."""
+    k = np.arange(1, 2 * length + 1)
+    p = np.where(k <= tracked, 0.995, chance + (0.995 - chance) * np.exp(-(k - tracked) / 1.5))
+    return rng.binomial(samples, p) / samples

@@ -109,3 +109,9 @@ def test_recurrent_lm_with_its_own_embedding_width_sweeps_the_state_alone():
     assert small.embed.weight.shape == big.embed.weight.shape == (VOCAB, 8)
     assert small(torch.zeros(2, 5, dtype=torch.long)).shape == (2, 5, VOCAB)
     assert tiny.RecurrentLM(VOCAB, 4, cell="lstm", embed=8).state_floats() == 8
+
+
+def test_simulated_accuracy_tracks_then_falls_to_chance():
+    acc = ladder.simulated_accuracy(np.random.default_rng(0), tracked=3, length=4, chance=1 / 6, samples=4000)
+    assert acc.shape == (8,) and (acc[:3] > 0.98).all() and abs(acc[-1] - 1 / 6) < 0.05
+    assert ladder.longest_tracked(acc) == 3
