@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jupytext
 
-from . import ledger, paths, prose, quotes, scaffold
+from . import ledger, paths, prose, quotes, runner, scaffold
 from .rules import VERDICTS
 
 SECTIONS = ("claim", "predict", "experiment", "result", "verdict", "limitation")
@@ -230,13 +230,13 @@ def front_matter_problems(page: Page, registry: dict) -> list[Problem]:
 
 def parameters_problems(page: Page) -> list[Problem]:
     """A code cell tagged ``parameters`` that papermill can set the profile and seed in."""
-    cell = re.search(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*parameters[^\]]*\]\n(.*?)```", page.text, re.S)
-    if not cell:
+    names = runner.parameter_names(jupytext.reads(page.text, fmt="md:myst"))
+    if names is None:
         return [page.problem(1, "no code cell tagged `parameters`",
-                             "add a cell tagged [parameters] defining profile, seed, results_dir")]
+                             f"add a cell tagged [parameters] defining {', '.join(runner.PARAMETERS)}")]
     return [page.problem(page.line_of(r":tags: \[.*parameters"), f"the parameters cell does not define `{name}`",
                          f"add `{name} = ...` to the cell tagged parameters")
-            for name in ("profile", "seed") if not re.search(rf"^{name}\s*=", cell.group(1), re.M)]
+            for name in runner.PARAMETERS if name not in names]
 
 
 SHOWN_LINES = 15  # the most lines a code cell the reader sees may hold: a few calls, not the plumbing

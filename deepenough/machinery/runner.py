@@ -32,6 +32,7 @@ import papermill
 import yaml
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from papermill.exceptions import PapermillExecutionError
+from papermill.translators import PythonTranslator
 
 from ..lab.smollm import GGUF_SHA256
 from . import modelcheck, paths
@@ -103,16 +104,13 @@ def notebooks(root: Path = ROOT) -> dict[str, Path]:
     return dict(sorted(found.items(), key=lambda item: bool(meta(item[1]).get("summary"))))
 
 
-def parameter_names(notebook) -> set[str]:
-    for cell in notebook.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            names = set()
-            for line in cell.source.splitlines():
-                name = line.split("=")[0].strip()
-                if "=" in line and name.isidentifier():
-                    names.add(name)
-            return names
-    return set()
+PARAMETERS = ("profile", "seed", "results_dir")  # what the runner sets in every chapter's parameters cell
+
+
+def parameter_names(notebook) -> set[str] | None:
+    """The names papermill can set in the notebook's cell tagged ``parameters`` (None when it has none)."""
+    cell = next((c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), None)
+    return None if cell is None else {p.name for p in PythonTranslator.inspect(cell)}
 
 
 def code_digest(notebook) -> str:
@@ -281,12 +279,9 @@ def run_chapter(name: str, profile: str = "quick", seed: int = 0, force: bool = 
         raise ChapterError(f"no chapter named {name!r} in _toc.yml; known: {', '.join(pages)}")
     path = pages[name]
     notebook = jupytext.read(path)
-    missing = {"profile", "seed"} - parameter_names(notebook)
+    missing = set(PARAMETERS) - (parameter_names(notebook) or set())
     if missing:
         raise ChapterError(f"{path.name}: the cell tagged 'parameters' must define {', '.join(sorted(missing))}")
-    unknown = {"profile", "seed", "results_dir"} - parameter_names(notebook)
-    if unknown:
-        raise ChapterError(f"{path.name}: parameter(s) {', '.join(sorted(unknown))} not defined in its parameters cell")
     (build / "executed").mkdir(parents=True, exist_ok=True)
     with chapter_lock(build / "executed" / f".{name}.lock", name):
         return execute_or_reuse(name, path, notebook, profile, seed, force, build)

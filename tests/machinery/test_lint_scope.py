@@ -1,4 +1,5 @@
-"""The linter asks every claim for the scope of its verdict and keeps expected verdicts in the vocabulary."""
+"""The linter asks every claim for the scope of its verdict, keeps expected verdicts in the vocabulary and
+finds the parameters papermill sets."""
 from deepenough.machinery import lint, paths
 
 
@@ -16,3 +17,14 @@ def test_a_claim_without_scope_and_an_expected_verdict_outside_the_vocabulary_ar
 def test_the_real_chapter_with_its_scope_has_no_scope_problem():
     messages = [p.message for p in lint.lint(paths.BOOK / "kv_cache.md")]
     assert not [m for m in messages if "scope" in m or "vocabulary" in m]
+
+
+def test_a_parameters_cell_papermill_cannot_set_the_seed_in_is_named(tmp_path):
+    page = tmp_path / "book" / "kv_cache.md"
+    page.parent.mkdir()
+    text = (paths.BOOK / "kv_cache.md").read_text()
+    assert "\nseed = 0\n" in text
+    page.write_text(text.replace("\nseed = 0\n", '\nglobals()["seed"] = 0\n'))
+    messages = [p.message for p in lint.lint(page, root=paths.ROOT)]
+    assert "the parameters cell does not define `seed`" in messages
+    assert "the parameters cell does not define `profile`" not in messages
