@@ -103,43 +103,45 @@ def test_two_at_a_time_gives_the_same_outcomes_as_one_at_a_time(book):
     assert outcomes == {"good": True, "broken": False, "silent": False, "noseed": False, "slow": False}
 
 
-def test_a_chapter_module_edit_re_executes_that_chapter_only(tmp_path, monkeypatch):
+def package_copy(tmp_path):
+    """A copy of the package, and the cache keys of two pages against it (full profile, seed 0)."""
     package = tmp_path / "package_copy"
     shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    parameters = {"profile": "quick", "seed": 0}
-    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "jokes")}
-    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+
+    def keys(*names):
+        return {name: runner.cache_key(runner.ROOT / "book" / f"{name}.md", {"profile": "full", "seed": 0}, package)
+                for name in names}
+    return package, keys
+
+
+def test_a_chapter_module_edit_re_executes_that_chapter_only(tmp_path):
+    package, keys = package_copy(tmp_path)
+    before = keys("kv_cache", "jokes")
     (package / "chapters" / "jokes.py").write_text((package / "chapters" / "jokes.py").read_text() + "\n# edit\n")
-    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    after = keys("kv_cache", "jokes")
     assert after["jokes"] != before["jokes"] and after["kv_cache"] == before["kv_cache"]
 
 
 def test_a_lab_module_edit_re_executes_only_the_chapters_that_import_it(tmp_path):
-    package = tmp_path / "package_copy"
-    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    parameters = {"profile": "full", "seed": 0}
-    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "depth_width")}
-    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    package, keys = package_copy(tmp_path)
+    before = keys("kv_cache", "depth_width")
     ladder = package / "lab" / "ladder.py"
     ladder.write_text(ladder.read_text() + "\n# edit\n")
-    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    after = keys("kv_cache", "depth_width")
     assert after["depth_width"] != before["depth_width"] and after["kv_cache"] == before["kv_cache"]
     stats = package / "lab" / "stats.py"  # imported by both
     stats.write_text(stats.read_text() + "\n# edit\n")
-    assert all(runner.cache_key(page, parameters, package) != after[name] for name, page in pages.items())
+    assert all(key != after[name] for name, key in keys("kv_cache", "depth_width").items())
 
 
 def test_a_chapter_key_covers_its_own_claims_entries_only(tmp_path):
-    package = tmp_path / "package_copy"
-    shutil.copytree(runner.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
-    parameters = {"profile": "full", "seed": 0}
-    pages = {name: runner.ROOT / "book" / f"{name}.md" for name in ("kv_cache", "jokes")}
-    before = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    package, keys = package_copy(tmp_path)
+    before = keys("kv_cache", "jokes")
     registry = package / "machinery" / "claims.yml"
     registry.write_text(registry.read_text() + "C99:\n  claim: A new claim.\n  who: a reader\n")
-    assert {name: runner.cache_key(page, parameters, package) for name, page in pages.items()} == before
+    assert keys("kv_cache", "jokes") == before
     registry.write_text(registry.read_text().replace("C1:\n  claim: ", "C1:\n  claim: Reworded. ", 1))
-    after = {name: runner.cache_key(page, parameters, package) for name, page in pages.items()}
+    after = keys("kv_cache", "jokes")
     assert after["kv_cache"] != before["kv_cache"] and after["jokes"] == before["jokes"]
 
 
