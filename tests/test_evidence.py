@@ -47,6 +47,15 @@ def test_the_published_record_carries_power_learned_and_fresh_seeds(name):
     assert record["provenance"]["confirmation"]
 
 
+@pytest.mark.parametrize("name", list(CHAPTERS))
+def test_the_published_record_ran_within_an_hour_and_near_its_full_budget(name):
+    """A record's wall time (one run, beside other work: an upper bound) is what the page's full budget promises."""
+    _, record = records.status(name)
+    seconds, budget = record["provenance"]["wall_time_s"], CHAPTERS[name]["budget_s"]["full"]
+    assert seconds <= 3600, f"{name}: the record took {seconds:.0f} s, over the 60 minutes a full run may take"
+    assert seconds <= runner.BUDGET_SLACK * budget, f"{name}: the record took {seconds:.0f} s; its budget: {budget} s"
+
+
 def published():
     found = []
     for name in CHAPTERS:
