@@ -14,6 +14,7 @@ CHAPTERS = {name: runner.meta(page) for name, page in runner.notebooks().items()
 TRAINS = {"serial_depth", "depth_width", "forgetting", "jokes", "information_lost"}
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 @pytest.mark.parametrize("name", list(CHAPTERS))
 def test_every_outcome_is_reachable_at_the_full_profiles_own_n(name):
     module = importlib.import_module(f"deepenough.chapters.{name}")

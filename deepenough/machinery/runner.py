@@ -12,7 +12,9 @@ prose alone re-renders the page: the stored outputs are merged into the fresh te
 from __future__ import annotations
 
 import ast
+import copy
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -95,7 +97,13 @@ def toc_files(root: Path = ROOT) -> list[Path]:
 
 def meta(path: Path) -> dict | None:
     """A page's ``deepenough`` front matter, or None for a plain (unexecuted) page."""
-    return jupytext.read(path).metadata.get("deepenough")
+    return copy.deepcopy(front_matter(Path(path).read_text()))
+
+
+@functools.cache
+def front_matter(text: str) -> dict | None:
+    """Parsing a page takes tens of milliseconds and the suite asks hundreds of times: once per text."""
+    return jupytext.reads(text, fmt="md:myst").metadata.get("deepenough")
 
 
 def notebooks(root: Path = ROOT) -> dict[str, Path]:

@@ -163,6 +163,7 @@ def test_no_bound_decides_the_comparison_the_rule_reads():
     assert forgetting.accuracy_ceiling(forgetting.COMPARE_N, forgetting.state_bits(floats)) == 1.0
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 @pytest.mark.parametrize("table", [forgetting.ARCHITECTURE, forgetting.PRACTICE, forgetting.TABLES["C8"]],
                          ids=["architecture", "practice", "C8"])
 def test_every_outcome_is_reached_from_simulated_raw_data_at_fulls_n(table):
@@ -171,6 +172,7 @@ def test_every_outcome_is_reached_from_simulated_raw_data_at_fulls_n(table):
     assert not power.unreachable(shares), shares
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 def test_quick_cannot_decide_the_use_floor_and_the_page_says_so():
     shares = forgetting.TABLES["C8"].power_by_profile()
     assert "supported" in power.unreachable(shares["quick"])

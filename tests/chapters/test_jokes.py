@@ -201,6 +201,7 @@ def test_the_settings_are_the_design_the_power_analysis_draws():
     assert "SETTINGS = jokes.SETTINGS[profile]" in (paths.BOOK / "jokes.md").read_text()
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 def test_every_c9_outcome_has_a_world_and_full_reaches_each():
     assert set(rules.outcomes(jokes.C9_RULES)) == {"supported", "refuted", "nuanced", "inconclusive"}
     assert not power.unreachable(TABLE.power("full"))

@@ -198,6 +198,7 @@ def test_the_settings_are_the_design_the_power_analysis_draws():
     assert "SIZES = kv_cache.SETTINGS[profile]" in (paths.BOOK / "kv_cache.md").read_text()
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 def test_every_c1_outcome_has_a_world_and_full_reaches_each():
     assert {"supported", "nuanced", "inconclusive", "refuted"} == set(rules.outcomes(kv_cache.C1_RULES))
     assert not power.unreachable(TABLE.power("full"))

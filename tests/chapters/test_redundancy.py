@@ -77,6 +77,7 @@ def test_inconsistency_counts_topic_hits_the_last_position_misses():
     assert list(missed) == [0, 1] and list(right) == [2, 1]
 
 
+@pytest.mark.slow  # simulates the decision table's power (seconds)
 @pytest.mark.parametrize("claim", ["C11", "C12"])
 def test_every_outcome_is_reached_under_full_in_its_own_world(claim):
     table = redundancy.TABLES[claim]
