@@ -150,10 +150,13 @@ def test_c5_reaches_each_outcome_from_raw_runs():
     assert ruling.verdict == "inconclusive" and ruling.row == 0 and "GRU" in ruling.why
 
 
-def test_only_a_depth_that_learned_in_every_seed_counts():
-    mixed = learned_route()[:2] + serial_depth.simulated_route(np.random.default_rng(2), lambda r: 3, 12, 1)
-    values = serial_depth.summarise_c5(raw_with({1: mixed, 4: learned_route()}), serial_depth.DESIGNS["full"])
-    assert values["shallowest_learned"] == 4
+def test_a_depth_counts_from_its_first_seed_that_learned():
+    stuck = serial_depth.simulated_route(np.random.default_rng(2), lambda r: 3, 12, 3)
+    mixed = learned_route()[:1] + stuck[:2]
+    values = serial_depth.summarise_c5(raw_with({1: stuck, 2: mixed, 4: learned_route()}), serial_depth.DESIGNS["full"])
+    assert values["shallowest_learned"] == 2 and values["seeds_learned"] == 1
+    none = serial_depth.summarise_c5(raw_with({1: stuck, 4: stuck}), serial_depth.DESIGNS["full"])
+    assert none["shallowest_learned"] == 0 and none["seeds_learned"] == 0
 
 
 def untrained(route, length=12):
@@ -162,7 +165,8 @@ def untrained(route, length=12):
     from deepenough.lab import ladder, train
 
     model = ladder.build(route, "s3", seed=0, max_len=8 * length + 8)
-    control = train.positive_control(model, serial_depth.held_out("s3", length), serial_depth.CHANCE)
+    held_out = serial_depth.at_length("s3", length, "none", serial_depth.HELD_OUT_SEED)
+    control = train.positive_control(model, held_out, serial_depth.CHANCE)
     return {"accuracy": np.ones(2 * length), "learned": control["learned"]}
 
 
@@ -181,6 +185,19 @@ def test_train_route_records_a_positive_control():
     result = serial_depth.train_route(Route("gru", 1, 8), "s3", length=4, steps=3, seed=0, lr=1e-3)
     assert set(result["control"]) >= {"accuracy", "chance", "learned", "at"}
     assert result["learned"] == result["control"]["learned"] and len(result["accuracy"]) == 8
+    assert [step for step, _ in result["curve"]] == [1, 2, 3]
+
+
+def test_sweeps_give_each_plan_its_runs_route_by_route_seed_by_seed(monkeypatch):
+    from deepenough.lab.ladder import Route
+
+    monkeypatch.setattr(serial_depth, "train_route", lambda **job: job)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)   # in this process: a lambda cannot be sent to another
+    a, b, c = Route("transformer", 1, 8), Route("transformer", 2, 8), Route("gru", 1, 8)
+    runs = serial_depth.sweeps({"main": ([a, b], "s3", lambda r: dict(steps=r.depth, lr=1.0)),
+                                "a5": ([c], "a5", lambda r: dict(steps=9, lr=2.0))}, seeds=[5, 6], length=4)
+    assert [(r["route"], r["seed"], r["steps"]) for r in runs["main"]] == [(a, 5, 1), (a, 6, 1), (b, 5, 2), (b, 6, 2)]
+    assert [(r["group"], r["seed"], r["lr"]) for r in runs["a5"]] == [("a5", 5, 2.0), ("a5", 6, 2.0)]
 
 
 # --- the sentences the page prints -------------------------------------------------------------------
@@ -282,18 +299,21 @@ def test_c5_evidence_names_every_route_and_which_learned():
     controls = {"transformer 2x64": runs_scoring(0.62, 0.64, 0.7), "GRU 1x64": runs_scoring(1.0, 1.0, 1.0)}
     text = serial_depth.c5_evidence(12, controls, "not testable here")
     assert text == ("on S3 chains of 12 over 3 seeds, held-out accuracy at the training length was transformer 2x64 "
-                    "62% to 70% and GRU 1x64 100% (learned: at least 95% in every seed); learned: GRU 1x64; did not "
-                    "learn: transformer 2x64; the hop-depth part on SmolLM2, decided by its own table, is not "
+                    "62% to 70% (learned in 0 of 3) and GRU 1x64 100% (learned in 3 of 3) (a model learned when it "
+                    "scored at least 95%); the hop-depth part on SmolLM2, decided by its own table, is not "
                     "testable here")
 
 
 def test_learned_table_and_sentence():
-    routes = {"GRU 1x64": runs_scoring(1.0, 0.99, 1.0), "transformer 4x64": runs_scoring(0.96, 0.5, 0.97)}
+    routes = {"GRU 1x64": runs_scoring(1.0, 0.99, 1.0), "transformer 4x64": runs_scoring(0.96, 0.5, 0.97),
+              "transformer 1x64": runs_scoring(0.6, 0.5, 0.6)}
     table = serial_depth.learned_table(routes)
-    assert "| GRU 1x64 | 100.0%, 99.0%, 100.0% | 17% | yes |" in table and "**no**" in table
-    assert serial_depth.learned_sentence(["GRU 1x64"], ["transformer 4x64"]) == (
-        "Learned in every seed: GRU 1x64. Did not learn (in some seed, held-out accuracy under 95%), so no rule "
-        "reads them: transformer 4x64.")
+    assert "| GRU 1x64 | 100.0%, 99.0%, 100.0% | 17% | 3 of 3 |" in table and "| **2 of 3** |" in table
+    assert "| **0 of 3** |" in table
+    assert serial_depth.learned_sentence(serial_depth.learned_groups(routes)) == (
+        "Learned in every seed: GRU 1x64. In some seeds, not all: transformer 4x64. In no seed (held-out accuracy "
+        "under 95%), so no rule reads them: transformer 1x64.")
+    assert serial_depth.learned_sentence({"every": [], "some": [], "none": []}) == "Learned in every seed: none."
 
 
 def test_the_verdict_why_stands_alone():
