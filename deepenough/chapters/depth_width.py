@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..lab import ladder, numbers, stats, tasks, tiny, train
+from ..lab import ladder, numbers, parallel, stats, tasks, tiny, train
 from ..machinery.power import Table, World
 from ..machinery.rules import Rule, always
 
@@ -280,8 +280,17 @@ def by_shape(runs: list[dict], key: str, bounds: tuple[float, float] | None = No
 
 
 def run_seeds(run_one, shapes: list, seeds: list[int], **settings) -> list[dict]:
-    """``run_one(shape, seed=..., **settings)`` for every shape and seed."""
-    return [run_one(shape, seed=seed, **settings) for shape in shapes for seed in seeds]
+    """``run_one(shape=..., seed=..., **settings)`` for every shape and seed, as many at a time as the kernel has
+    threads, shape by shape."""
+    jobs = [dict(shape=shape, seed=seed, **settings) for shape in shapes for seed in seeds]
+    return parallel.run_all(run_one, jobs, cost=lambda job: job["shape"].passes)
+
+
+def train_all(routes: list[ladder.Route], length: int, seeds: list[int], budget_of) -> list[dict]:
+    """``train_serial`` for every route and seed (``budget_of(route)``: its steps and learning rate), as many at a
+    time as the kernel has threads, route by route."""
+    jobs = [dict(route=r, length=length, seed=s, **budget_of(r)) for r in routes for s in seeds]
+    return parallel.run_all(train_serial, jobs, cost=lambda job: job["steps"] * job["route"].passes)
 
 
 # --- the raw measurements the tables read ---------------------------------------------------------
@@ -581,7 +590,7 @@ def signed_share(stat: dict) -> str:
     """A relative difference as a signed percentage with its interval over seeds."""
     if stat["low"] == stat["high"]:
         return f"{_signed(100 * stat['mean'], 0, '%')} in every seed"
-    d = min(1, numbers.decimals_for(100 * (stat["high"] - stat["low"])))
+    d = share_decimals(stat)
     return (f"{_signed(100 * stat['mean'], d, '%')} (95% CI {_signed(100 * stat['low'], d, '%')} to "
             f"{_signed(100 * stat['high'], d, '%')} over seeds, paired by seed)")
 
@@ -610,7 +619,31 @@ def storage_sentence(advantage: dict, problem: str | None) -> str:
     if advantage["low"] < STORAGE_SPREAD and advantage["high"] >= STORAGE_SPREAD and advantage["low"] <= 0:
         return (f"whether the shallow-wide shape stores more per parameter than the deep-narrow one is undecided: "
                 f"the difference is {said}")
+    if advantage["low"] > 0 or advantage["high"] < 0:
+        word = "more" if advantage["mean"] > 0 else "less"
+        d = share_decimals(advantage)
+        return (f"per parameter the shallow-wide shape stores {percent_apart(advantage['mean'], d)}% {word} than the "
+                f"deep-narrow one{interval_apart(advantage, word)}")
     return f"per parameter the shallow-wide shape stores {said} relative to the deep-narrow one"
+
+
+def share_decimals(stat: dict) -> int:
+    """Decimals a percentage needs for its interval (none when the seeds agree), as ``signed_share`` gives them."""
+    return 0 if stat["low"] == stat["high"] else min(1, numbers.decimals_for(100 * (stat["high"] - stat["low"])))
+
+
+def percent_apart(x: float, decimals: int) -> str:
+    return f"{abs(100 * x):.{decimals}f}"
+
+
+def interval_apart(stat: dict, word: str) -> str:
+    """The interval of a relative difference on one side of zero, in words: ' (95% CI 45% to 87% less, over
+    seeds, paired by seed)', or ' in every seed'."""
+    if stat["low"] == stat["high"]:
+        return " in every seed"
+    d = share_decimals(stat)
+    near, far = sorted((stat["low"], stat["high"]), key=abs)
+    return f" (95% CI {percent_apart(near, d)}% to {percent_apart(far, d)}% {word}, over seeds, paired by seed)"
 
 
 def shapes_sentence(depths: list[int], widths: list[int], k: list[dict]) -> str:

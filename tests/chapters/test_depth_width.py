@@ -262,7 +262,10 @@ def test_storage_sentence_branches():
     decided = depth_width.storage_sentence(stat(0.05, -0.05, 0.15), None)
     assert decided.startswith("per parameter the shallow-wide shape stores +5") and "undecided" not in decided
     assert depth_width.storage_sentence(stat(0.4, 0.4, 0.4), None) == (
-        "per parameter the shallow-wide shape stores +40% in every seed relative to the deep-narrow one")
+        "per parameter the shallow-wide shape stores 40% more than the deep-narrow one in every seed")
+    assert depth_width.storage_sentence(stat(-0.66, -0.87, -0.45), None) == (
+        "per parameter the shallow-wide shape stores 66% less than the deep-narrow one (95% CI 45% to 87% less, over "
+        "seeds, paired by seed)")
 
 
 def test_shapes_sentence_lists_every_shape():
@@ -331,3 +334,16 @@ def test_table_clause_says_whether_a_shape_can_fill_the_table():
     assert depth_width.table_clause(65_536, 27_640).endswith("so no shape can fill it")
     assert "2.37 bits per parameter" in depth_width.table_clause(65_536, 27_640)
     assert "a shape may fill it" in depth_width.table_clause(12_288, 27_640)
+
+
+def test_train_all_and_run_seeds_keep_route_by_route_seed_by_seed_order(monkeypatch):
+    from deepenough.lab.ladder import Route
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)   # in this process: a lambda cannot be sent to another
+    monkeypatch.setattr(depth_width, "train_serial", lambda **job: job)
+    a, b = Route("transformer", 1, 8), Route("gru", 1, 8)
+    runs = depth_width.train_all([a, b], 4, [7, 8], lambda r: dict(steps=3 if r.kind == "gru" else 5, lr=1.0))
+    assert [(r["route"], r["seed"], r["steps"]) for r in runs] == [(a, 7, 5), (a, 8, 5), (b, 7, 3), (b, 8, 3)]
+    shapes = [depth_width.Shape(1, 8), depth_width.Shape(2, 6)]
+    done = depth_width.run_seeds(lambda **job: (job["shape"], job["seed"], job["steps"]), shapes, [7, 8], steps=2)
+    assert done == [(shapes[0], 7, 2), (shapes[0], 8, 2), (shapes[1], 7, 2), (shapes[1], 8, 2)]
