@@ -43,8 +43,9 @@ COST_RATIO = 2.0         # a route must cost this many times the FLOPs of anothe
 LEARNED = train.LEARNED  # held-out accuracy at the training length a serial model needs before a rule reads it
 GROUP = "s3"
 CHANCE = 1 / len(tasks.group_elements(GROUP))
-CURRICULUM_START = 2     # the shortest chain of the curriculum; chains grow to the training length over the
-                         # first half of training, then stay there
+CURRICULUM_START = 2     # the shortest chain of the curriculum
+CURRICULUM_SHARE = 0.25  # chains grow to the training length over this share of training, then stay there (as
+                         # in serial_depth, whose 4x64 transformer learned S3 with it)
 HELD_OUT_SEED = 20_000   # held-out sequences for the positive control, apart from the evaluation's 10_000
 ATTRIBUTES = 16
 STORAGE_BATCH = 512  # facts per storage training step
@@ -230,35 +231,30 @@ def held_out(length: int) -> train.Batch:
 PROBES = 10  # points on each serial model's learning curve, evenly spaced over its training
 
 
-def training_flops(flops_per_token: float, steps_done: int, length: int, steps: int) -> float:
-    """Training compute after ``steps_done`` of ``steps`` curriculum steps: 3 x forward FLOPs per token (forward
-    and backward, Kaplan et al.) for every token trained on, a start token and the chain, whose length grows
-    as ``ladder.curriculum`` grows it. The forward FLOPs are those at the training length: an upper bound early on."""
-    ramp = max(1, steps // 2)
-    chains = sum(min(length, CURRICULUM_START + (length - CURRICULUM_START) * i // ramp) for i in range(steps_done))
-    return 3.0 * flops_per_token * ladder.BATCH * (chains + steps_done)
-
-
 def train_serial(route: ladder.Route, length: int, steps: int, seed: int, lr: float) -> dict:
     """Train ``route`` on S3 chains up to ``length`` (curriculum), check it learned them, measure it to twice that.
 
     Every ``steps / PROBES`` steps the run records its held-out accuracy and k* at the training length against
     the training compute spent so far: its learning curve, and the compute it took to solve the task."""
     model = ladder.build(route, GROUP, seed, max_len=8 * length + 8)
-    chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, GROUP), length, steps, CURRICULUM_START)
+    ramp = round(CURRICULUM_SHARE * steps)
+    chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, GROUP), length, ramp, CURRICULUM_START)
     flops = ladder.flops_per_token(model, route, length + 1)
+    sequences = held_out(length)
 
     def probe(m):
-        return {"held_out": train.accuracy(m, held_out(length)),
+        return {"held_out": train.accuracy(m, sequences),
                 "k_star": ladder.longest_tracked(ladder.accuracy_by_chain(m, GROUP, length))}
 
     log = train.train(model, chains, steps, seed=seed, lr=lr, probe=probe, probe_every=max(1, steps // PROBES))
-    control = train.positive_control(model, held_out(length), CHANCE, at=f"S3 chains of {length}")
+    control = train.positive_control(model, sequences, CHANCE, at=f"S3 chains of {length}")
     acc = ladder.accuracy_by_chain(model, GROUP, 2 * length)
-    curve = [{"steps": s, "train_flops": training_flops(flops, s, length, steps), **point} for s, point in log.probes]
+    spent = lambda s: ladder.training_flops(flops, s, length, ramp, CURRICULUM_START)  # noqa: E731
+    curve = [{"steps": s, "train_flops": spent(s), **point} for s, point in log.probes]
     return {"route": route, "seed": seed, "accuracy": acc, "control": control, "learned": control["learned"],
             "k_star": ladder.longest_tracked(acc[:length]), "params": tiny.count_params(model),
-            "flops": flops, "curve": curve, "seconds": log.seconds}
+            "flops": flops, "curve": curve, "seconds": log.seconds,
+            "train_flops": spent(steps)}
 
 
 def solved_at(curve: list[dict], target: int) -> float | None:

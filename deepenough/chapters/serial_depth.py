@@ -78,13 +78,17 @@ def at_length(group: str, length: int, mode: str, seed: int) -> train.Batch:
     return tasks.group_task(ladder.SAMPLES, length, group, mode)(torch.Generator().manual_seed(seed))
 
 
+def ramp(steps: int) -> int:
+    """Steps the curriculum takes to reach the training length."""
+    return round(CURRICULUM_SHARE * steps)
+
+
 def train_route(route: ladder.Route, group: str, length: int, steps: int, seed: int, lr: float) -> dict:
     """Train ``route`` on chains up to ``length`` (curriculum), check it learned them, measure it to twice that.
     The learning curve is accuracy at the training length on validation sequences, ``CURVE_POINTS`` times."""
     model = ladder.build(route, group, seed, max_len=8 * length + 8)
-    # ladder.curriculum ramps over the first half of the steps it is given
     chains = ladder.curriculum(lambda n: tasks.group_task(ladder.BATCH, n, group, route.mode), length,
-                               round(2 * CURRICULUM_SHARE * steps), CURRICULUM_START)
+                               ramp(steps), CURRICULUM_START)
     validation = at_length(group, length, route.mode, VALIDATION_SEED)
     log = train.train(model, chains, steps, seed=seed, lr=lr, probe=lambda m: train.accuracy(m, validation),
                       probe_every=max(1, steps // CURVE_POINTS))
@@ -97,6 +101,12 @@ def train_route(route: ladder.Route, group: str, length: int, steps: int, seed: 
             "learned": control["learned"], "k_star": ladder.longest_tracked(acc[:length]),
             "params": tiny.count_params(model), "flops": ladder.flops_per_token(model, route, context),
             "curve": log.probes, "steps": steps, "lr": lr, "seconds": log.seconds}
+
+
+def training_rate(run: dict, length: int) -> float:
+    """FLOP/s of a plain route's training (one token per element): its training compute over its seconds."""
+    flops = ladder.training_flops(run["flops"], run["steps"], length, ramp(run["steps"]), CURRICULUM_START)
+    return flops / run["seconds"]
 
 
 def sweeps(plans: dict[str, tuple[list[ladder.Route], str, object]], seeds: list[int], length: int) -> dict:
@@ -342,11 +352,11 @@ def summarise_c5(raw: dict, design: dict) -> dict:
     """What the C5 rules read: whether the GRU control and chain of thought learned in every seed, the
     shallowest transformer depth with a seed that learned the training length (0: none did) and how many of
     that depth's seeds learned."""
-    learned = {d: sum(r["learned"] for r in runs) for d, runs in sorted(raw["depths"].items())}
+    learned = {d: seeds_learned(runs) for d, runs in sorted(raw["depths"].items())}
     shallowest = next((d for d, n in learned.items() if n), 0)
     return dict(length=design["length"], gru_learned=learned_in_every_seed(raw["gru"]),
                 cot_learned=learned_in_every_seed(raw["cot"]), shallowest_learned=shallowest,
-                seeds_learned=learned.get(shallowest, 0), seeds=design["seeds"], deepest=max(raw["depths"]))
+                seeds_learned=learned.get(shallowest, 0))
 
 
 C5_RULES = (

@@ -125,16 +125,29 @@ def of(runs: list[dict], route: Route, key: str) -> list:
     return [r[key] for r in sorted(runs, key=lambda r: r["seed"]) if r["route"] == route]
 
 
-def curriculum(task: Callable[[int], Callable], length: int, steps: int, start: int = 2):
-    """A batch maker whose chains grow from ``start`` to ``length`` over the first half of ``steps``;
+def chain_at(call: int, length: int, ramp: int, start: int = 2) -> int:
+    """The chain length of a curriculum's ``call``-th batch: from ``start``, growing evenly to ``length`` over the
+    first ``ramp`` calls, then ``length``."""
+    return min(length, start + (length - start) * call // max(1, ramp))
+
+
+def curriculum(task: Callable[[int], Callable], length: int, ramp: int, start: int = 2):
+    """A batch maker whose chains grow from ``start`` to ``length`` over its first ``ramp`` calls (``chain_at``);
     ``task(n)`` is the batch maker for chains of length n."""
-    makers = {n: task(n) for n in range(start, length + 1)}
-    ramp, calls = max(1, steps // 2), itertools.count()
+    makers, calls = {n: task(n) for n in range(start, length + 1)}, itertools.count()
 
     def make(gen: torch.Generator):
-        return makers[min(length, start + (length - start) * next(calls) // ramp)](gen)
+        return makers[chain_at(next(calls), length, ramp, start)](gen)
 
     return make
+
+
+def training_flops(flops_per_token: float, steps: int, length: int, ramp: int, start: int = 2) -> float:
+    """Training compute of ``steps`` steps of a ``curriculum`` that reaches ``length`` in ``ramp`` steps: 3 x the
+    forward FLOPs per token (forward and backward, Kaplan et al.) for every token trained on, a start token and
+    the chain. ``flops_per_token`` is the forward cost at the training length: an upper bound early on."""
+    chains = sum(chain_at(i, length, ramp, start) for i in range(steps))
+    return 3.0 * flops_per_token * BATCH * (chains + steps)
 
 
 def simulated_accuracy(rng: np.random.Generator, tracked: int, length: int, chance: float,

@@ -192,13 +192,6 @@ def test_train_serial_records_a_positive_control():
     assert all(a["train_flops"] < b["train_flops"] for a, b in zip(curve, curve[1:]))
 
 
-def test_training_flops_count_every_token_of_the_curriculum():
-    # 4 steps growing chains from 2 to 6 over the first 2: lengths 2, 4, 6, 6, each with its start token
-    tokens = ladder.BATCH * ((2 + 1) + (4 + 1) + (6 + 1) + (6 + 1))
-    assert depth_width.training_flops(10.0, 4, length=6, steps=4) == 3 * 10.0 * tokens
-    assert depth_width.training_flops(10.0, 0, length=6, steps=4) == 0
-
-
 def curve_run(kind, held_out, k_star, flops=1.0):
     """A run whose probes read ``held_out`` and ``k_star`` at training compute 1, 2, 3, ..."""
     curve = [{"train_flops": float(i + 1), "held_out": h, "k_star": k}

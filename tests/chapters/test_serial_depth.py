@@ -188,6 +188,15 @@ def test_train_route_records_a_positive_control():
     assert [step for step, _ in result["curve"]] == [1, 2, 3]
 
 
+def test_the_training_rate_counts_the_curriculum_tokens_over_the_training_seconds():
+    from deepenough.lab import ladder
+
+    run = {"flops": 100.0, "steps": 8, "seconds": 2.0}
+    tokens = sum(ladder.chain_at(i, 12, serial_depth.ramp(8), serial_depth.CURRICULUM_START) + 1 for i in range(8))
+    assert serial_depth.ramp(8) == 2   # a quarter of the steps
+    assert serial_depth.training_rate(run, 12) == pytest.approx(3 * 100.0 * ladder.BATCH * tokens / 2.0)
+
+
 def test_sweeps_give_each_plan_its_runs_route_by_route_seed_by_seed(monkeypatch):
     from deepenough.lab.ladder import Route
 

@@ -73,6 +73,14 @@ def test_cot_and_filler_layouts():
 
 
 def test_the_curriculum_lengthens_chains_then_holds_them():
-    make = ladder.curriculum(lambda n: tasks.group_task(4, n, "s3"), 6, steps=8, start=2)
+    make = ladder.curriculum(lambda n: tasks.group_task(4, n, "s3"), 6, ramp=4, start=2)
     lengths = [make(torch.Generator().manual_seed(0))[0].shape[1] - 1 for _ in range(8)]
-    assert lengths == sorted(lengths) and lengths[0] == 2 and lengths[-1] == 6
+    assert lengths == [2, 3, 4, 5, 6, 6, 6, 6]
+    assert [ladder.chain_at(call, 6, ramp=4) for call in range(6)] == [2, 3, 4, 5, 6, 6]
+
+
+def test_training_flops_count_every_token_of_the_curriculum():
+    # 4 steps growing chains from 2 to 6 over the first 2: lengths 2, 4, 6, 6, each with its start token
+    tokens = ladder.BATCH * ((2 + 1) + (4 + 1) + (6 + 1) + (6 + 1))
+    assert ladder.training_flops(10.0, 4, length=6, ramp=2) == 3 * 10.0 * tokens
+    assert ladder.training_flops(10.0, 0, length=6, ramp=2) == 0
