@@ -16,6 +16,7 @@ often each outcome is reached where it is the truth.
 """
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -54,11 +55,13 @@ LETTERS = "abcdefghjkmnpqrstuvwxyz"
 # full adds the A5 rung (``a5``): the transformers at the earlier, smaller S3 budget (they stayed under 20% at
 # the training length there), the GRU at a higher learning rate for longer (in scratch runs at 3e-3 it stayed
 # near chance for 1,500 steps; at 1e-2 it reached 94% at the training length in 12,000).
+# ``shorter``: training lengths under ``length`` at which the plain transformers train again (steps in
+# proportion to the length), for the smallest depth that learns against the length.
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=450, lr=3e-3, transformer_steps=900, transformer_lr=3e-3,
-                  depths=[1, 2, 4], hops=[0, 1], hop_items=40, a5=None),
+                  depths=[1, 2, 4], shorter=[4], hops=[0, 1], hop_items=40, a5=None),
     "full": dict(seeds=3, length=12, steps=550, lr=3e-3, transformer_steps=12000, transformer_lr=3e-3,
-                 depths=[1, 2, 4], hops=[0, 1, 2, 3, 4], hop_items=60,
+                 depths=[1, 2, 4], shorter=[4, 8], hops=[0, 1, 2, 3, 4], hop_items=60,
                  a5=dict(transformer_steps=6000, transformer_lr=2e-3, gru_steps=20000, gru_lr=1e-2)),
 }
 
@@ -111,9 +114,10 @@ def training_rate(run: dict, length: int) -> float:
 
 def sweeps(plans: dict[str, tuple[list[ladder.Route], str, object]], seeds: list[int], length: int) -> dict:
     """Every route of every plan at every seed, as many at a time as the kernel has threads. A plan is
-    (routes, group, ``budget_of``), ``budget_of(route)`` giving its training steps and learning rate; the
-    runs come back per plan, route by route, seed by seed."""
-    jobs = [dict(route=r, group=group, length=length, seed=s, **budget_of(r))
+    (routes, group, ``budget_of``), ``budget_of(route)`` giving its training steps and learning rate (and a
+    training length other than ``length``, if it sets one); the runs come back per plan, route by route, seed
+    by seed."""
+    jobs = [{"route": r, "group": group, "length": length, "seed": s, **budget_of(r)}
             for routes, group, budget_of in plans.values() for r in routes for s in seeds]
     done = iter(parallel.run_all(train_route, jobs, cost=lambda job: job["steps"] * job["route"].passes))
     return {name: [next(done) for _ in routes for _ in seeds] for name, (routes, _, _) in plans.items()}
@@ -121,9 +125,9 @@ def sweeps(plans: dict[str, tuple[list[ladder.Route], str, object]], seeds: list
 
 # --- k* against depth ------------------------------------------------------------------------------
 
-def growth_per_layer(points: list[tuple[int, int]]) -> dict:
-    """Least-squares slope of k* on depth (steps per added layer) over (depth, k*) points, one per seed and
-    depth, with a 95% t interval; nan when under three points or a single depth."""
+def fit_slope(points: list[tuple[float, float]]) -> dict:
+    """Least-squares slope of y on x over (x, y) points (here one per seed and depth, or per seed and length),
+    with a 95% t interval; nan when under three points or a single x."""
     depths = np.array([p[0] for p in points], dtype=float)
     chains = np.array([p[1] for p in points], dtype=float)
     if len(depths) < 3 or len(set(depths)) < 2:
@@ -149,7 +153,7 @@ def which_law(points: list[tuple[int, int]], length: int, margin: float = FIT_MA
     """'flat' when the slope's interval reaches zero, else 'linear' or 'log' when one fit's RMS is ``margin``
     times lower than the other's, else 'indistinguishable'. Censored points (k* = length) are left out."""
     kept = [(d, k) for d, k in points if k < length]
-    growth = growth_per_layer(kept)
+    growth = fit_slope(kept)
     if np.isnan(growth["mean"]):
         return "indistinguishable"
     if growth["low"] <= 0:
@@ -161,6 +165,48 @@ def which_law(points: list[tuple[int, int]], length: int, margin: float = FIT_MA
     if log >= margin * lin:
         return "linear"
     return "indistinguishable"
+
+
+# --- the smallest depth that learns, against the training length (Merrill et al.'s design) ---------------
+
+def length_budget(steps: int, lr: float, length: int, full_length: int) -> dict:
+    """The plain transformers' budget at a shorter training ``length``: steps in proportion to the length,
+    the same learning rate."""
+    return dict(steps=round(steps * length / full_length), lr=lr, length=length)
+
+
+def smallest_learned_depth(runs: list[dict], seed: int) -> int | None:
+    """The smallest depth among ``runs`` (plain transformers at one training length) whose run at ``seed`` learned
+    the task (None: no depth tried did)."""
+    return min((r["route"].depth for r in runs if r["seed"] == seed and r["learned"]), default=None)
+
+
+def depth_against_length(by_length: dict[int, list[dict]], seeds: list[int]) -> dict[int, list[int | None]]:
+    """Per training length, per seed, the smallest depth that learned the task at that length."""
+    return {n: [smallest_learned_depth(runs, s) for s in seeds] for n, runs in sorted(by_length.items())}
+
+
+def depth_growth(needed: dict[int, list[int | None]]) -> dict:
+    """How the smallest learned depth grows with the training length n: the slope on n (layers per step of
+    chain, the author's one layer per token predicts 1) and on log2 n (layers per doubling, the shortcut theory's
+    growth), each over (n, depth) points, one per seed that learned at some depth, with a 95% t interval and
+    the RMS residual of its straight-line fit; ``censored``: seeds where no depth tried learned."""
+    points = [(n, d) for n, depths in needed.items() for d in depths if d is not None]
+    out = {"censored": sum(d is None for depths in needed.values() for d in depths), "points": len(points)}
+    for name, x in (("length", float), ("log_length", math.log2)):
+        xy = [(x(n), d) for n, d in points]
+        out[name] = fit_slope(xy)
+        out[f"rms_{name}"] = fit_residual(xy)
+    return out
+
+
+def fit_residual(points: list[tuple[float, float]]) -> float:
+    """RMS residual of the least-squares line through ``points`` (nan with under two distinct x)."""
+    if len({x for x, _ in points}) < 2:
+        return float("nan")
+    x, y = (np.array(v, dtype=float) for v in zip(*points))
+    b, a = np.polyfit(x, y, 1)
+    return float(np.sqrt(np.mean((a + b * x - y) ** 2)))
 
 
 def minimal_depth(k_by_depth: dict[int, list[int]], k: int) -> int | None:
@@ -262,7 +308,7 @@ def hop_summary(items: list[dict], chance: float) -> dict:
             break
         above.append(h)
     points = [(i["hops"], i["settle"]) for i in items if i["hops"] in above and i["settle"] is not None]
-    slope = growth_per_layer(points) if len({p[0] for p in points}) >= 2 else \
+    slope = fit_slope(points) if len({p[0] for p in points}) >= 2 else \
         {"mean": float("nan"), "low": float("nan"), "high": float("nan"), "n": len(points)}
     return {"accuracy": accuracy, "above": above, "slope": slope, "points": points}
 
@@ -498,6 +544,23 @@ def depth_needed(runs: list[dict], depths: list[int], length: int) -> list[int |
     plain = [r for r in runs if r["route"].kind == "transformer" and r["route"].mode == "none"]
     k_by_depth = {d: [r["k_star"] for r in plain if r["route"].depth == d] for d in depths}
     return [minimal_depth(k_by_depth, k) for k in range(1, length + 1)]
+
+
+def depth_length_sentence(needed: dict[int, list[int | None]], growth: dict) -> str:
+    """The smallest learned depth at each training length, per seed, and its growth on n and on log2 n."""
+    said = lambda d: "none" if d is None else str(d)  # noqa: E731
+    per_length = "; ".join(f"at n = {n}, {', '.join(said(d) for d in depths)}" for n, depths in needed.items())
+    first = f"Trained at each length n, the smallest depth that learned the task was, seed by seed, {per_length}."
+    left_out = (f", leaving out {numbers.plural(growth['censored'], 'seed-by-length case')} where no depth tried "
+                "learned" if growth["censored"] else "")
+    points = numbers.plural(growth["points"], "seed-by-length point")
+    if not is_measured(growth["length"]):
+        return f"{first} With {points}{left_out}, no growth can be fitted."
+    return (f"{first} Over {points}{left_out}, that depth grows by "
+            f"{slope_text(growth['length'], 'layers per step of chain', 'points')} and by "
+            f"{slope_text(growth['log_length'], 'layers per doubling of the length', 'points')}; the straight "
+            f"line on n leaves an RMS residual of {numbers.value(growth['rms_length'], 2)} layers, the one on "
+            f"log2 n {numbers.value(growth['rms_log_length'], 2)}.")
 
 
 def minimal_depths(minimal: dict[int, int | None]) -> str:

@@ -10,11 +10,11 @@ from deepenough.chapters import serial_depth
 from deepenough.machinery import rules
 
 
-def test_growth_per_layer_recovers_a_known_slope():
+def test_slope_recovers_a_known_slope():
     points = [(d, 2 * d + 1 + e) for d in (1, 2, 4) for e in (-1, 0, 1)]
-    growth = serial_depth.growth_per_layer(points)
+    growth = serial_depth.fit_slope(points)
     assert growth["mean"] == pytest.approx(2.0) and growth["low"] < 2.0 < growth["high"]
-    assert np.isnan(serial_depth.growth_per_layer([(1, 3), (1, 4)])["mean"])
+    assert np.isnan(serial_depth.fit_slope([(1, 3), (1, 4)])["mean"])
 
 
 def test_law_is_flat_linear_or_log_as_the_points_say():
@@ -37,6 +37,46 @@ def test_minimal_depth_needs_every_seed():
     assert serial_depth.minimal_depth(k_by_depth, 3) == 2
     assert serial_depth.minimal_depth(k_by_depth, 12) == 4
     assert serial_depth.minimal_depth({1: [3]}, 4) is None
+
+
+def learned_run(depth, seed, learned):
+    from deepenough.lab.ladder import Route
+
+    return {"route": Route("transformer", depth, 8), "seed": seed, "learned": learned}
+
+
+def test_the_smallest_learned_depth_is_read_seed_by_seed_and_length_by_length():
+    at_4 = [learned_run(1, 0, True), learned_run(2, 0, True), learned_run(1, 1, False), learned_run(2, 1, True)]
+    at_8 = [learned_run(1, 0, False), learned_run(4, 0, True), learned_run(1, 1, False), learned_run(4, 1, False)]
+    assert serial_depth.smallest_learned_depth(at_4, 0) == 1 and serial_depth.smallest_learned_depth(at_4, 1) == 2
+    assert serial_depth.depth_against_length({8: at_8, 4: at_4}, [0, 1]) == {4: [1, 2], 8: [4, None]}
+
+
+def test_depth_growth_tells_one_layer_per_step_from_one_per_doubling():
+    per_step = serial_depth.depth_growth({n: [n, n, n] for n in (2, 4, 8, 16)})
+    assert per_step["length"]["mean"] == pytest.approx(1.0) and per_step["rms_length"] == pytest.approx(0.0)
+    assert per_step["rms_log_length"] > 1
+    per_doubling = serial_depth.depth_growth({2 ** i: [i, i, None] for i in (1, 2, 3, 4)})
+    assert per_doubling["log_length"]["mean"] == pytest.approx(1.0) and per_doubling["rms_log_length"] < 1e-9
+    assert per_doubling["censored"] == 4 and per_doubling["points"] == 8
+    flat = serial_depth.depth_growth({4: [1, 1], 8: [None, None]})
+    assert np.isnan(flat["length"]["mean"]) and np.isnan(flat["rms_length"])
+
+
+def test_depth_length_sentence_names_each_seed_and_both_slopes():
+    needed = {4: [1, 1, 2], 8: [2, None, 2], 12: [4, 4, 4]}
+    text = serial_depth.depth_length_sentence(needed, serial_depth.depth_growth(needed))
+    assert "at n = 4, 1, 1, 2; at n = 8, 2, none, 2; at n = 12, 4, 4, 4." in text
+    assert "Over 8 seed-by-length points, leaving out 1 seed-by-length case where no depth tried learned" in text
+    assert "layers per step of chain (95% CI" in text and "layers per doubling of the length" in text
+    nothing = {4: [None, None], 12: [None, None]}
+    assert serial_depth.depth_length_sentence(nothing, serial_depth.depth_growth(nothing)).endswith(
+        "at n = 12, none, none. With 0 seed-by-length points, leaving out 4 seed-by-length cases where no depth "
+        "tried learned, no growth can be fitted.")
+
+
+def test_a_shorter_length_trains_in_proportion():
+    assert serial_depth.length_budget(12000, 3e-3, 4, 12) == {"steps": 4000, "lr": 3e-3, "length": 4}
 
 
 def resolve(question: str) -> int:
@@ -204,9 +244,12 @@ def test_sweeps_give_each_plan_its_runs_route_by_route_seed_by_seed(monkeypatch)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)   # in this process: a lambda cannot be sent to another
     a, b, c = Route("transformer", 1, 8), Route("transformer", 2, 8), Route("gru", 1, 8)
     runs = serial_depth.sweeps({"main": ([a, b], "s3", lambda r: dict(steps=r.depth, lr=1.0)),
-                                "a5": ([c], "a5", lambda r: dict(steps=9, lr=2.0))}, seeds=[5, 6], length=4)
+                                "a5": ([c], "a5", lambda r: dict(steps=9, lr=2.0)),
+                                "short": ([a], "s3", lambda r: dict(steps=3, lr=1.0, length=2))},
+                               seeds=[5, 6], length=4)
     assert [(r["route"], r["seed"], r["steps"]) for r in runs["main"]] == [(a, 5, 1), (a, 6, 1), (b, 5, 2), (b, 6, 2)]
     assert [(r["group"], r["seed"], r["lr"]) for r in runs["a5"]] == [("a5", 5, 2.0), ("a5", 6, 2.0)]
+    assert {r["length"] for r in runs["main"]} == {4} and [r["length"] for r in runs["short"]] == [2, 2]
 
 
 # --- the sentences the page prints -------------------------------------------------------------------
