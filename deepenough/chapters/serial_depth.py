@@ -191,9 +191,11 @@ def depth_growth(needed: dict[int, list[int | None]]) -> dict:
     """How the smallest learned depth grows with the training length n: the slope on n (layers per step of
     chain, the author's one layer per token predicts 1) and on log2 n (layers per doubling, the shortcut theory's
     growth), each over (n, depth) points, one per seed that learned at some depth, with a 95% t interval and
-    the RMS residual of its straight-line fit; ``censored``: seeds where no depth tried learned."""
+    the RMS residual of its straight-line fit; ``censored``: seeds where no depth tried learned; ``lengths``: the
+    lengths with a point (at two, both lines pass through the two lengths' means, so neither law fits better)."""
     points = [(n, d) for n, depths in needed.items() for d in depths if d is not None]
-    out = {"censored": sum(d is None for depths in needed.values() for d in depths), "points": len(points)}
+    out = {"censored": sum(d is None for depths in needed.values() for d in depths), "points": len(points),
+           "lengths": len({n for n, _ in points})}
     for name, x in (("length", float), ("log_length", math.log2)):
         xy = [(x(n), d) for n, d in points]
         out[name] = fit_slope(xy)
@@ -557,11 +559,15 @@ def depth_length_sentence(needed: dict[int, list[int | None]], growth: dict) -> 
     points = numbers.plural(growth["points"], "seed-by-length point")
     if not is_measured(growth["length"]):
         return f"{first} With {points}{left_out}, no growth can be fitted."
-    return (f"{first} Over {points}{left_out}, that depth grows by "
-            f"{slope_text(growth['length'], 'layers per step of chain', 'points')} and by "
-            f"{slope_text(growth['log_length'], 'layers per doubling of the length', 'points')}; the straight "
-            f"line on n leaves an RMS residual of {numbers.value(growth['rms_length'], 2)} layers, the one on "
-            f"log2 n {numbers.value(growth['rms_log_length'], 2)}.")
+    slopes = (f"{first} Over {points}{left_out}, that depth grows by "
+              f"{slope_text(growth['length'], 'layers per step of chain', 'points')} and by "
+              f"{slope_text(growth['log_length'], 'layers per doubling of the length', 'points')}")
+    if growth["lengths"] < 3:
+        return (f"{slopes}. Both lines pass through the mean depth at each of the two lengths (RMS residual "
+                f"{numbers.value(growth['rms_length'], 2)} layers each), so two lengths cannot tell one layer per "
+                "step of chain from one per doubling: that takes a third length.")
+    return (f"{slopes}; the straight line on n leaves an RMS residual of {numbers.value(growth['rms_length'], 2)} "
+            f"layers, the one on log2 n {numbers.value(growth['rms_log_length'], 2)}.")
 
 
 def minimal_depths(minimal: dict[int, int | None]) -> str:

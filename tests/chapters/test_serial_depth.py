@@ -69,6 +69,12 @@ def test_depth_length_sentence_names_each_seed_and_both_slopes():
     assert "at n = 4, 1, 1, 2; at n = 8, 2, none, 2; at n = 12, 4, 4, 4." in text
     assert "Over 8 seed-by-length points, leaving out 1 seed-by-length case where no depth tried learned" in text
     assert "layers per step of chain (95% CI" in text and "layers per doubling of the length" in text
+    assert "the straight line on n leaves an RMS residual" in text
+    two = {4: [1, 1, 1], 12: [None, 4, 4]}
+    exact = serial_depth.depth_length_sentence(two, serial_depth.depth_growth(two))
+    assert "0.375 layers per step of chain" in exact and "RMS residual 0.00 layers each" in exact
+    assert exact.endswith("two lengths cannot tell one layer per step of chain from one per doubling: that takes a "
+                          "third length.")
     nothing = {4: [None, None], 12: [None, None]}
     assert serial_depth.depth_length_sentence(nothing, serial_depth.depth_growth(nothing)).endswith(
         "at n = 12, none, none. With 0 seed-by-length points, leaving out 4 seed-by-length cases where no depth "
