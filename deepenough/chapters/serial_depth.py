@@ -56,13 +56,13 @@ LETTERS = "abcdefghjkmnpqrstuvwxyz"
 # the training length there), the GRU at a higher learning rate for longer (in scratch runs at 3e-3 it stayed
 # near chance for 1,500 steps; at 1e-2 it reached 94% at the training length in 12,000).
 # ``shorter``: training lengths under ``length`` at which the plain transformers train again (steps in
-# proportion to the length), for the smallest depth that learns against the length. Length 8 as well would add
-# about ten minutes to full, which the hour did not have beside A5.
+# proportion to the length), for the smallest depth that learns against the length. quick trains one shorter
+# length, so its two lengths cannot tell the growth laws apart; full trains two (about ten minutes more).
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=450, lr=3e-3, transformer_steps=900, transformer_lr=3e-3,
                   depths=[1, 2, 4], shorter=[4], hops=[0, 1], hop_items=40, a5=None),
     "full": dict(seeds=3, length=12, steps=550, lr=3e-3, transformer_steps=12000, transformer_lr=3e-3,
-                 depths=[1, 2, 4], shorter=[4], hops=[0, 1, 2, 3, 4], hop_items=60,
+                 depths=[1, 2, 4], shorter=[4, 8], hops=[0, 1, 2, 3, 4], hop_items=60,
                  a5=dict(transformer_steps=6000, transformer_lr=2e-3, gru_steps=20000, gru_lr=1e-2)),
 }
 
