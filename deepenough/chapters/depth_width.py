@@ -53,12 +53,13 @@ STORAGE_LEARNED = 2 / ATTRIBUTES  # a storage model "learned" when it recalls at
                                   # amount stored is the measurement, so only storing nothing disqualifies
 
 # Every profile-dependent size, in one place; the page reads SETTINGS[profile] and the designs count the same
-# independent units. quick fits its 300 s budget on one thread; full about 45 minutes on two (two models at a time).
+# independent units. quick fits its 300 s budget on one thread; full about 30 minutes on two (two models at a time).
 # Transformers in full: the serial-depth chapter's recipe, 12,000 steps at 3e-3 with the chains ramped over a quarter
 # of training. With it, in development runs (seeds 0 to 2), the 2x28 shape learned S3 in one seed of three (85%, 95%,
 # 76% held out), 4x20 reached 82%, 85% and 94%, 1x40 stayed near 63%; at 2,500 steps at 2e-3 no shape learned in any
-# of five seeds (55% to 61%). The widened route is one shape, 1x80: with 1x160 as well the record did not fit the hour
-# (1x160 alone took two fifths of the transformers' time).
+# of five seeds (55% to 61%). A development run of full (seed 0, 1,771 s) gave: 2x28 and 4x20 learned in 2 of 5 seeds
+# each, 1x40 and 1x80 in none; C7 inconclusive (storage undecided), C10 supported. The widened route is one shape,
+# 1x80: with 1x160 as well the record did not fit the hour (1x160 alone took two fifths of the transformers' time).
 # Storage in full: 16,384 facts (65,536 bits, more than 2 bits per parameter of every shape, so none can fill the
 # table) at learning rate 3e-3: at 1e-2, in scratch runs, two seeds of the 1x40 shape stored 0.13 and 0.45 bits per
 # parameter, at 3e-3 0.88 and 0.89 (6,144 facts, 4,000 steps).
