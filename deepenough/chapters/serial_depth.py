@@ -58,12 +58,17 @@ LETTERS = "abcdefghjkmnpqrstuvwxyz"
 # ``shorter``: training lengths under ``length`` at which the plain transformers train again (steps in
 # proportion to the length), for the smallest depth that learns against the length. quick trains one shorter
 # length, so its two lengths cannot tell the growth laws apart; full trains two (about ten minutes more).
+# A5's shorter lengths (``a5["shorter"]``) are searched shallowest first (``shallowest_first``), with steps in
+# proportion to the length up to ``a5["shorter_steps"]`` at the longest: in scratch runs (seed 0) at 3e-3, one
+# layer learned A5 at 2 and not at 3 or 4; two layers learned it at 3 in 6,000 steps and at 4 in 20,000 (by
+# 8,000 it was at 100%); at 2e-3 and 6,000 steps no depth learned it at 4.
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=450, lr=3e-3, transformer_steps=900, transformer_lr=3e-3,
                   depths=[1, 2, 4], shorter=[4], hops=[0, 1], hop_items=40, a5=None),
     "full": dict(seeds=3, length=12, steps=550, lr=3e-3, transformer_steps=12000, transformer_lr=3e-3,
                  depths=[1, 2, 4], shorter=[4, 8], hops=[0, 1, 2, 3, 4], hop_items=60,
-                 a5=dict(transformer_steps=6000, transformer_lr=2e-3, gru_steps=20000, gru_lr=1e-2)),
+                 a5=dict(transformer_steps=6000, transformer_lr=2e-3, gru_steps=20000, gru_lr=1e-2,
+                         shorter=[2, 3, 4], shorter_steps=12000, shorter_lr=3e-3)),
 }
 
 
@@ -174,6 +179,28 @@ def length_budget(steps: int, lr: float, length: int, full_length: int) -> dict:
     """The plain transformers' budget at a shorter training ``length``: steps in proportion to the length,
     the same learning rate."""
     return dict(steps=round(steps * length / full_length), lr=lr, length=length)
+
+
+def shallowest_first(routes: list[ladder.Route], group: str, length: int, steps: int, seed: int,
+                     lr: float) -> list[dict]:
+    """Train ``routes`` at ``length`` from the shallowest up and stop at the first that learns: a deeper one
+    could not make the smallest learned depth smaller. The runs tried, in order."""
+    tried = []
+    for route in sorted(routes, key=lambda r: r.depth):
+        tried.append(train_route(route, group, length, steps, seed, lr))
+        if tried[-1]["learned"]:
+            break
+    return tried
+
+
+def searched_lengths(routes: list[ladder.Route], group: str, seeds: list[int], lengths: list[int], steps: int,
+                     lr: float) -> dict[int, list[dict]]:
+    """Per training length, the runs ``shallowest_first`` tried at every seed (``steps`` at the longest length,
+    fewer in proportion below it), as many searches at a time as the kernel has threads."""
+    jobs = [dict(routes=routes, group=group, seed=s, **length_budget(steps, lr, n, max(lengths)))
+            for n in lengths for s in seeds]
+    done = parallel.run_all(shallowest_first, jobs, cost=lambda job: job["steps"] * job["length"])
+    return {n: [r for job, tried in zip(jobs, done) if job["length"] == n for r in tried] for n in lengths}
 
 
 def smallest_learned_depth(runs: list[dict], seed: int) -> int | None:
@@ -510,8 +537,11 @@ def heat_label(ci: dict) -> str:
 
 
 def slope_text(stat: dict, unit: str, over: str) -> str:
-    """A fitted slope with its interval, or 'not measurable'."""
-    return numbers.interval(stat, unit, over=over) if is_measured(stat) else "not measurable"
+    """A fitted slope with its interval, or 'not measurable'; a slope printed as 1 takes the singular."""
+    if not is_measured(stat):
+        return "not measurable"
+    text = numbers.interval(stat, unit, over=over)
+    return "1 layer " + text.removeprefix("1 layers ") if text.startswith("1 layers ") else text
 
 
 def heat_sentence(group: str, length: int, gru: dict, cot: dict, best_depth: int, best: dict) -> str:
@@ -549,11 +579,12 @@ def depth_needed(runs: list[dict], depths: list[int], length: int) -> list[int |
     return [minimal_depth(k_by_depth, k) for k in range(1, length + 1)]
 
 
-def depth_length_sentence(needed: dict[int, list[int | None]], growth: dict) -> str:
+def depth_length_sentence(needed: dict[int, list[int | None]], growth: dict, group: str = "") -> str:
     """The smallest learned depth at each training length, per seed, and its growth on n and on log2 n."""
     said = lambda d: "none" if d is None else str(d)  # noqa: E731
     per_length = "; ".join(f"at n = {n}, {', '.join(said(d) for d in depths)}" for n, depths in needed.items())
-    first = f"Trained at each length n, the smallest depth that learned the task was, seed by seed, {per_length}."
+    on = f" on {group}" if group else ""
+    first = f"Trained{on} at each length n, the smallest depth that learned the task was, seed by seed, {per_length}."
     left_out = (f", leaving out {numbers.plural(growth['censored'], 'seed-by-length case')} where no depth tried "
                 "learned" if growth["censored"] else "")
     points = numbers.plural(growth["points"], "seed-by-length point")

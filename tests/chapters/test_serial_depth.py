@@ -52,6 +52,41 @@ def test_the_smallest_learned_depth_is_read_seed_by_seed_and_length_by_length():
     assert serial_depth.depth_against_length({8: at_8, 4: at_4}, [0, 1]) == {4: [1, 2], 8: [4, None]}
 
 
+def test_the_shallowest_first_search_stops_at_the_first_depth_that_learns(monkeypatch):
+    from deepenough.lab.ladder import Route
+
+    trained = []
+
+    def fake_train(route, group, length, steps, seed, lr):
+        trained.append(route.depth)
+        return learned_run(route.depth, seed, route.depth >= 2)
+
+    monkeypatch.setattr(serial_depth, "train_route", fake_train)
+    routes = [Route("transformer", d, 8) for d in (4, 1, 2)]
+    tried = serial_depth.shallowest_first(routes, "a5", 3, 10, 0, 1e-3)
+    assert trained == [1, 2] and serial_depth.smallest_learned_depth(tried, 0) == 2
+    trained.clear()
+    monkeypatch.setattr(serial_depth, "train_route", lambda route, *a: trained.append(route.depth) or
+                        learned_run(route.depth, 0, False))
+    assert serial_depth.smallest_learned_depth(serial_depth.shallowest_first(routes, "a5", 3, 10, 0, 1e-3), 0) is None
+    assert trained == [1, 2, 4]
+
+
+def test_searched_lengths_gives_each_length_its_searches_with_steps_in_proportion(monkeypatch):
+    import torch
+
+    from deepenough.lab.ladder import Route
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)      # one thread: the searches run here, in order
+    monkeypatch.setattr(serial_depth, "train_route", lambda route, group, length, steps, seed, lr:
+                        {**learned_run(route.depth, seed, route.depth >= length // 2), "steps": steps})
+    found = serial_depth.searched_lengths([Route("transformer", d, 8) for d in (1, 2, 4)], "a5", [0, 1], [2, 4, 8],
+                                          800, 1e-3)
+    assert {n: [r["steps"] for r in runs] for n, runs in found.items()} == {2: [200] * 2, 4: [400] * 4,
+                                                                           8: [800] * 6}
+    assert serial_depth.depth_against_length(found, [0, 1]) == {2: [1, 1], 4: [2, 2], 8: [4, 4]}
+
+
 def test_depth_growth_tells_one_layer_per_step_from_one_per_doubling():
     per_step = serial_depth.depth_growth({n: [n, n, n] for n in (2, 4, 8, 16)})
     assert per_step["length"]["mean"] == pytest.approx(1.0) and per_step["rms_length"] == pytest.approx(0.0)
@@ -75,6 +110,9 @@ def test_depth_length_sentence_names_each_seed_and_both_slopes():
     assert "0.375 layers per step of chain" in exact and "RMS residual 0.00 layers each" in exact
     assert exact.endswith("two lengths cannot tell one layer per step of chain from one per doubling: that takes a "
                           "third length.")
+    doubling = {2: [1, 1], 4: [2, 2], 8: [3, 3]}
+    on_a5 = serial_depth.depth_length_sentence(doubling, serial_depth.depth_growth(doubling), "A5")
+    assert on_a5.startswith("Trained on A5 at each length n,") and "by 1 layer per doubling of the length" in on_a5
     nothing = {4: [None, None], 12: [None, None]}
     assert serial_depth.depth_length_sentence(nothing, serial_depth.depth_growth(nothing)).endswith(
         "at n = 12, none, none. With 0 seed-by-length points, leaving out 4 seed-by-length cases where no depth "
