@@ -426,3 +426,10 @@ def test_depth_needed_reads_plain_transformers_only():
             {"route": Route("transformer", 1, 64, mode="cot"), "k_star": 12},
             {"route": Route("transformer", 2, 64), "k_star": 6}, {"route": Route("gru", 1, 64), "k_star": 12}]
     assert serial_depth.depth_needed(runs, [1, 2], 8) == [1, 1, 1, 1, 2, 2, None, None]
+
+
+def test_by_route_and_length_names_each_route_at_each_length_in_the_order_tried():
+    found = {3: [learned_run(2, 0, True), learned_run(1, 0, False), learned_run(1, 1, True)], 12: [learned_run(1, 0, False)]}
+    named = serial_depth.by_route_and_length(found)
+    assert list(named) == ["transformer 1x8 at n = 3", "transformer 2x8 at n = 3", "transformer 1x8 at n = 12"]
+    assert [r["seed"] for r in named["transformer 1x8 at n = 3"]] == [0, 1]
