@@ -429,7 +429,8 @@ def test_depth_needed_reads_plain_transformers_only():
 
 
 def test_by_route_and_length_names_each_route_at_each_length_in_the_order_tried():
-    found = {3: [learned_run(2, 0, True), learned_run(1, 0, False), learned_run(1, 1, True)], 12: [learned_run(1, 0, False)]}
+    found = {3: [learned_run(2, 0, True), learned_run(1, 0, False), learned_run(1, 1, True)],
+             12: [learned_run(1, 0, False)]}
     named = serial_depth.by_route_and_length(found)
     assert list(named) == ["transformer 1x8 at n = 3", "transformer 2x8 at n = 3", "transformer 1x8 at n = 12"]
     assert [r["seed"] for r in named["transformer 1x8 at n = 3"]] == [0, 1]
