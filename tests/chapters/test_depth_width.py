@@ -7,6 +7,7 @@ import torch
 
 from deepenough.chapters import depth_width
 from deepenough.lab import ladder, tiny, train
+from deepenough.machinery import records
 
 
 def test_parameter_formula_matches_built_model():
@@ -81,20 +82,40 @@ def test_small_model_memorises_a_small_table():
     assert result["bits_per_param"] == pytest.approx(result["bits"] / result["params"])
 
 
-def test_storage_spread():
-    assert depth_width.storage_spread([0.5, 0.5, 0.5]) == 0.0
-    assert depth_width.storage_spread([2.0, 1.0]) == pytest.approx(0.5)
-    assert depth_width.storage_spread([0.0, 0.0]) == 0.0
-
-
 def ci(mean, half):
     return {"mean": mean, "low": mean - half, "high": mean + half, "n": 3}
 
 
-def test_width_advantage_is_relative_and_signed():
-    assert depth_width.width_advantage(0.2, 0.1) == pytest.approx(0.5)
-    assert depth_width.width_advantage(0.1, 0.2) == pytest.approx(-0.5)
-    assert depth_width.width_advantage(0.0, 0.0) == 0.0
+def test_log_storage_ratio_is_symmetric_and_floored():
+    assert depth_width.log_storage_ratio(0.2, 0.1) == pytest.approx(math.log(2))
+    assert depth_width.log_storage_ratio(0.1, 0.2) == pytest.approx(-math.log(2))
+    assert depth_width.log_storage_ratio(0.0, 0.0) == 0.0
+    assert math.isfinite(depth_width.log_storage_ratio(0.0, 1.0))
+
+
+def storage_of(wide, deep):
+    return {"shapes": {"1x40": [{"bits_per_param": b, "share": 0.4} for b in wide],
+                       "4x20": [{"bits_per_param": b, "share": 0.4} for b in deep]},
+            "shallow": "1x40", "deep": "4x20"}
+
+
+def test_storage_advantage_is_the_geometric_mean_ratio_and_reads_as_percent_more():
+    advantage = depth_width.storage_summary(storage_of([1.5, 1.5, 1.5], [1.0, 1.0, 1.0]))["advantage"]
+    assert advantage["mean"] == pytest.approx(0.5) and advantage["low"] == advantage["high"]
+    assert depth_width.storage_sentence(advantage, None) == (
+        "per parameter the shallow-wide shape stores 50% more than the deep-narrow one in every seed")
+    halves = depth_width.storage_summary(storage_of([1.0, 2.0, 4.0], [2.0, 4.0, 8.0]))["advantage"]
+    assert halves["mean"] == pytest.approx(-0.5)
+
+
+def test_the_storage_worlds_spread_and_the_sentence_that_checks_them():
+    sds = depth_width.storage_seed_sd(storage_of([1.0, 1.0, 1.0], [1.0, math.e, 1.0]))
+    assert sds["1x40"] == 0.0 and sds["4x20"] == pytest.approx(np.std([0, 1, 0], ddof=1))
+    assert "more than the" in depth_width.spread_sentence(sds) and "optimistic" in depth_width.spread_sentence(sds)
+    tight = {"1x40": depth_width.STORAGE_SEED_SD / 2, "4x20": 0.0}
+    assert "within the" in depth_width.spread_sentence(tight)
+    drawn = depth_width.world_storage(np.random.default_rng(0), dict(depth_width.DESIGNS["full"], seeds=200), 0.0)
+    assert max(depth_width.storage_seed_sd(drawn).values()) == pytest.approx(depth_width.STORAGE_SEED_SD, rel=0.2)
 
 
 def test_levine_threshold():
@@ -360,3 +381,9 @@ def test_train_all_and_run_seeds_keep_route_by_route_seed_by_seed_order(monkeypa
     shapes = [depth_width.Shape(1, 8), depth_width.Shape(2, 6)]
     done = depth_width.run_seeds(lambda **job: (job["shape"], job["seed"], job["steps"]), shapes, [7, 8], steps=2)
     assert done == [(shapes[0], 7, 2), (shapes[0], 8, 2), (shapes[1], 7, 2), (shapes[1], 8, 2)]
+
+
+def test_the_published_storage_spread_is_within_what_the_worlds_assume():
+    """The power columns are honest only if the record's seeds agree at least as well as the storage worlds' do."""
+    measured = records.read("depth_width")["results"]["measurements"]["storage_seed_sd"]["mean"]
+    assert measured <= depth_width.STORAGE_SEED_SD, (measured, depth_width.STORAGE_SEED_SD)
