@@ -56,7 +56,7 @@ STORAGE_LEARNED = 2 / ATTRIBUTES  # a storage model "learned" when it recalls at
                                   # amount stored is the measurement, so only storing nothing disqualifies
 
 # Every profile-dependent size, in one place; the page reads SETTINGS[profile] and the designs count the same
-# independent units. quick fits its 300 s budget on one thread; full about 30 minutes on two (two models at a time).
+# independent units. quick fits its 300 s budget on one thread; full about 40 minutes on two (two models at a time).
 # Transformers in full: the serial-depth chapter's recipe, 12,000 steps at 3e-3 with the chains ramped over a quarter
 # of training. With it, in development runs (seeds 0 to 2), the 2x28 shape learned S3 in one seed of three (85%, 95%,
 # 76% held out), 4x20 reached 82%, 85% and 94%, 1x40 stayed near 63%; at 2,500 steps at 2e-3 no shape learned in any
@@ -66,9 +66,9 @@ STORAGE_LEARNED = 2 / ATTRIBUTES  # a storage model "learned" when it recalls at
 # Storage: 16,384 facts of 64 attributes (98,304 bits, more than 2 bits per parameter of every shape, so none can
 # fill the table) at learning rate 3e-3. With 16 attributes (65,536 bits), 6,000 steps gave the 1x40 shape 0.86, 0.44
 # and 0.49 bits per parameter in seeds 0 to 2, and the record at seed 4000 spread by about 0.3 (log scale) in both
-# shapes the rule reads; 12,000 steps still gave 1.03 and 0.77 (seeds 1 and 2). With 64 attributes, 6,000 steps gave 1x40 1.34, 1.30
-# and 1.33, 2x28 1.71, 1.65 and 1.79, 4x20 1.79, 1.86 and 1.77: spreads of at most 0.04 (log scale), well within
-# STORAGE_SEED_SD.
+# shapes the rule reads; 12,000 steps still gave 1.03 and 0.77 (seeds 1 and 2). With 64 attributes, 6,000 steps gave
+# 1x40 1.34, 1.30 and 1.33, 2x28 1.71, 1.65 and 1.79, 4x20 1.79, 1.86 and 1.77: spreads of at most 0.04 (log scale),
+# well within STORAGE_SEED_SD.
 SETTINGS = {
     "quick": dict(seeds=3, length=12, steps=500, lr=3e-3, transformer_steps=600, transformer_lr=3e-3,
                   budget=25_000, depths=[1, 2, 4], gru_widths=[32, 64], widen=[2], storage_steps=800,
